@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the local base image (a minimal Debian bookworm root) with debootstrap, because no container
+# registry can be assumed reachable. Skipped when the image exists. Usage: build.sh IMAGE_NAME
+set -euo pipefail
+image=${1:?usage: build.sh IMAGE_NAME}
+if podman image exists "$image"; then exit 0; fi
+# Take the mirror this machine already uses, so that the build works wherever apt works.
+mirror=$(grep -rhoE '^(deb|URIs:) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+         | grep -oE 'https?://[^ ]+' | head -n1)
+mirror=${mirror:-http://deb.debian.org/debian}
+work=$(mktemp -d /var/tmp/nbh-base.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+echo "base image: debootstrap bookworm from $mirror"
+debootstrap --variant=minbase --include=ca-certificates bookworm "$work/root" "$mirror" > "$work/log" 2>&1 \
+    || { tail -n 20 "$work/log" >&2; echo "debootstrap failed" >&2; exit 1; }
+tar -C "$work/root" -c . | podman import --change 'CMD ["/bin/bash"]' - "$image" > /dev/null
+echo "base image: $image imported"

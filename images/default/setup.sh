@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs Jupyter into the image. On a plain Debian base it creates /opt/jupyter from Debian's Python;
+# on an upstream Jupyter image it adds the requirements to the Python that already runs jupyter.
+set -eu
+if command -v jupyter >/dev/null 2>&1; then
+    py=$(dirname "$(command -v jupyter)")/python
+else
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends python3 python3-venv git
+    apt-get clean
+    rm -rf /var/lib/apt/lists/*
+    python3 -m venv /opt/jupyter
+    py=/opt/jupyter/bin/python
+fi
+"$py" -m pip install -q -r /tmp/nbh/requirements.txt
+# The student's uid has no passwd entry; git would otherwise refuse the read-only course mount.
+git config --system safe.directory '*'
+mkdir -p /home/jovyan && chmod 1777 /home/jovyan

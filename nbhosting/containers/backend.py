@@ -1,0 +1,67 @@
+"""The small interface between the platform and whatever runs containers (podman today).
+
+In the spirit of JupyterHub's Spawner: the gateway and the monitor only ever talk to a Backend,
+so another one (remote podman hosts, Kubernetes) can be added without touching them.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+class BackendError(RuntimeError):
+    """The container engine failed or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    command: list[str]
+    uid: int
+    gid: int
+    mounts: list[Mount]
+    environment: dict[str, str]
+    labels: dict[str, str]
+    network: bool = False
+    memory: str = "1g"
+    cpus: float = 1.0
+    pids: int = 512
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    state: str  # running, exited, created, ...
+    image_id: str
+    created: datetime | None
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+class Backend(Protocol):
+    def status(self, name: str) -> ContainerInfo | None: ...
+
+    def create(self, spec: ContainerSpec) -> ContainerInfo: ...
+
+    def start(self, name: str) -> None: ...
+
+    def stop(self, name: str, grace: int) -> None: ...
+
+    def remove(self, name: str) -> None: ...
+
+    def list(self, labels: dict[str, str]) -> list[ContainerInfo]: ...
+
+    def image_id(self, image: str) -> str | None: ...
+
+    def logs(self, name: str, lines: int = 20) -> str: ...

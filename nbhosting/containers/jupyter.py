@@ -1,0 +1,81 @@
+"""How a student's Jupyter server is started, and how we know it answers.
+
+The server listens on a unix socket in a folder shared with nginx only; there is no TCP port.
+Its base URL carries the container's secret (/c/<secret>/), which is the whole access control:
+Jupyter's token and XSRF checks both rely on cookies, which browsers block inside a cross-site
+LMS iframe, and an attacker cannot forge a request to a URL they do not know.
+"""
+import http.client
+import json
+import socket
+import time
+from pathlib import Path
+
+SOCKET_IN_CONTAINER = "/run/nbh/jupyter.sock"
+HOME = "/home/jovyan"
+
+
+def command(base_url: str, extra: list[str] | None = None) -> list[str]:
+    return [
+        "jupyter", "notebook", "--no-browser",
+        f"--sock={SOCKET_IN_CONTAINER}",
+        # nginx's workers reach the socket through its folder's group.
+        "--ServerApp.sock_mode=0660",
+        f"--ServerApp.base_url={base_url}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True",
+        # The Host header is the site's public name; nginx is the only client of the socket.
+        "--ServerApp.allow_remote_access=True",
+        f"--ServerApp.root_dir={HOME}",
+        *(extra or []),
+    ]
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def get_json(sock: Path, url: str, timeout: float = 5.0) -> dict | list | None:
+    """GET a Jupyter API URL over the socket; None when nothing answers there."""
+    connection = _UnixConnection(sock, timeout)
+    try:
+        connection.request("GET", url)
+        response = connection.getresponse()
+        if response.status != 200:
+            return None
+        return json.loads(response.read())
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        connection.close()
+
+
+def answers(sock: Path, base_url: str, timeout: float = 5.0) -> bool:
+    return get_json(sock, f"{base_url}api/status", timeout) is not None
+
+
+def wait_ready(sock: Path, base_url: str, deadline: float, alive) -> bool:
+    """Waits until Jupyter answers on its socket. Under load a start can take many seconds, so
+    rather than a short fixed timeout: cheap polls for the socket file, then one request that is
+    allowed to queue until the server's loop runs. `alive()` lets a dead container fail fast."""
+    last_check = time.monotonic()
+    while time.monotonic() < deadline:
+        if sock.exists():
+            if answers(sock, base_url, timeout=max(1.0, min(30.0, deadline - time.monotonic()))):
+                return True
+            time.sleep(0.05)
+        else:
+            time.sleep(0.02)
+        if time.monotonic() - last_check > 1.0:
+            last_check = time.monotonic()
+            if not alive():
+                return False
+    return False

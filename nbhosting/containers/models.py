@@ -1,0 +1,58 @@
+"""The platform's record of each (course, student) container, and the lease that serialises its start."""
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+from nbhosting.courses.models import Course
+from nbhosting.workspaces.models import Student
+
+
+def new_secret() -> str:
+    # The capability in the server's URL (/c/<secret>/): 256 bits, URL-safe, 43 characters.
+    return secrets.token_urlsafe(32)
+
+
+class Container(models.Model):
+    class State(models.TextChoices):
+        ABSENT = "absent"  # no podman container (never created, or removed)
+        RUNNING = "running"
+        STOPPED = "stopped"
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="containers")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="containers")
+    name = models.CharField(max_length=120, unique=True)
+    secret = models.CharField(max_length=64, unique=True, default=new_secret)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ABSENT)
+    image = models.CharField(max_length=80, blank=True, help_text="image id the container runs")
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_open = models.DateTimeField(null=True, blank=True)
+    # The lease: whoever holds it may create, start or stop this container. A database row, so
+    # it holds across gunicorn workers, and it expires, so a crashed worker cannot wedge a student.
+    lease_owner = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "student"], name="one_container_per_pair")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def socket_dir(self) -> Path:
+        return settings.DATA_ROOT / "run" / "containers" / self.name
+
+    @property
+    def socket(self) -> Path:
+        return self.socket_dir / "jupyter.sock"
+
+    @property
+    def link(self) -> Path:
+        # nginx maps /c/<secret>/ to this symlink; its folder is readable by nginx only.
+        return settings.DATA_ROOT / "run" / "links" / f"{self.secret}.sock"
+
+    @property
+    def base_url(self) -> str:
+        return f"/c/{self.secret}/"

@@ -1,0 +1,143 @@
+"""The podman backend: every call to podman goes through here, over its REST socket, with a timeout."""
+import functools
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import podman
+import podman.errors
+import requests
+from django.conf import settings
+
+from nbhosting.containers.backend import BackendError, ContainerInfo, ContainerSpec
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CPU_PERIOD = 100_000
+
+
+def _engine_errors(method: Callable[..., T]) -> Callable[..., T]:
+    """Turns whatever podman-py or the socket raises into one BackendError with the cause."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (podman.errors.APIError, podman.errors.PodmanError, requests.RequestException, OSError) as exc:
+            raise BackendError(f"podman {method.__name__} failed: {exc}") from exc
+
+    return wrapper
+
+
+def _info(container: Any) -> ContainerInfo:
+    attrs = container.attrs
+    created = attrs.get("Created")
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00") if created else None
+    elif isinstance(created, (int, float)):
+        created = datetime.fromtimestamp(created).astimezone()
+    state = attrs.get("State")
+    return ContainerInfo(
+        name=container.name,
+        state=(state.get("Status") if isinstance(state, dict) else state) or "unknown",
+        image_id=attrs.get("ImageID") or attrs.get("Image") or "",
+        created=created,
+        labels=container.labels or {},
+    )
+
+
+class PodmanBackend:
+    def __init__(self, url: str | None = None, timeout: int | None = None) -> None:
+        self.url = url or settings.NBH_PODMAN_URL
+        self.timeout = timeout or settings.NBH_PODMAN_TIMEOUT
+
+    def _client(self) -> podman.PodmanClient:
+        return podman.PodmanClient(base_url=self.url, timeout=self.timeout)
+
+    @_engine_errors
+    def status(self, name: str) -> ContainerInfo | None:
+        with self._client() as client:
+            try:
+                return _info(client.containers.get(name))
+            except podman.errors.NotFound:
+                return None
+
+    @_engine_errors
+    def create(self, spec: ContainerSpec) -> ContainerInfo:
+        with self._client() as client:
+            container = client.containers.create(
+                spec.image,
+                command=spec.command,
+                name=spec.name,
+                user=f"{spec.uid}:{spec.gid}",
+                labels=spec.labels,
+                environment=spec.environment,
+                mounts=[
+                    {"type": "bind", "source": str(m.source), "target": m.target, "read_only": m.read_only}
+                    for m in spec.mounts
+                ],
+                network_mode="bridge" if spec.network else "none",
+                cap_drop=["ALL"],
+                no_new_privileges=True,
+                mem_limit=spec.memory,
+                cpu_period=CPU_PERIOD,
+                cpu_quota=int(spec.cpus * CPU_PERIOD),
+                pids_limit=spec.pids,
+                # podman's init (catatonit) reaps zombies and forwards `podman stop`'s SIGTERM.
+                init=True,
+            )
+            container.reload()
+            return _info(container)
+
+    @_engine_errors
+    def start(self, name: str) -> None:
+        with self._client() as client:
+            client.containers.get(name).start()
+
+    @_engine_errors
+    def stop(self, name: str, grace: int) -> None:
+        """SIGTERM first, so Jupyter shuts its kernels down; SIGKILL after the grace period."""
+        with self._client() as client:
+            try:
+                client.containers.get(name).stop(timeout=grace, ignore=True)
+            except podman.errors.NotFound:
+                pass
+
+    @_engine_errors
+    def remove(self, name: str) -> None:
+        with self._client() as client:
+            try:
+                client.containers.remove(name, force=True)
+            except podman.errors.NotFound:
+                pass
+
+    @_engine_errors
+    def list(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        wanted = [f"{key}={value}" for key, value in labels.items()]
+        with self._client() as client:
+            return [_info(c) for c in client.containers.list(all=True, filters={"label": wanted})]
+
+    @_engine_errors
+    def image_id(self, image: str) -> str | None:
+        with self._client() as client:
+            try:
+                return client.images.get(image).id.removeprefix("sha256:")
+            except podman.errors.ImageNotFound:
+                return None
+
+    @_engine_errors
+    def logs(self, name: str, lines: int = 20) -> str:
+        with self._client() as client:
+            try:
+                output = client.containers.get(name).logs(tail=lines, stream=False)
+            except podman.errors.NotFound:
+                return ""
+            if isinstance(output, (bytes, bytearray)):
+                return output.decode(errors="replace")
+            return b"".join(output).decode(errors="replace")
+
+
+@functools.cache
+def backend() -> PodmanBackend:
+    return PodmanBackend()

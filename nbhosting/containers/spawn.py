@@ -1,0 +1,156 @@
+"""Ensure that a (course, student) pair has a running Jupyter server, exactly once."""
+import grp
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from nbhosting.containers import jupyter
+from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount
+from nbhosting.containers.lease import lease
+from nbhosting.containers.models import Container
+from nbhosting.containers.podman import backend as default_backend
+from nbhosting.courses.models import Course
+from nbhosting.names import container_name
+from nbhosting.workspaces.models import Student
+from nbhosting.workspaces.workspace import COURSE_MOUNT, ensure as ensure_workspace
+
+log = logging.getLogger(__name__)
+State = Container.State
+
+
+class SpawnError(RuntimeError):
+    """The server could not be started; the cause is logged and nothing half-made is left."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    container: Container
+    cold: bool  # a container was created or started for this open
+    seconds: float
+
+
+def get_record(course: Course, student: Student) -> Container:
+    record, _ = Container.objects.get_or_create(
+        course=course, student=student, defaults={"name": container_name(course.name, student.name)}
+    )
+    return record
+
+
+def labels_of_instance() -> dict[str, str]:
+    return {"nbhosting.instance": settings.NBH_INSTANCE}
+
+
+def labels_of_course(course: str) -> dict[str, str]:
+    return {**labels_of_instance(), "nbhosting.course": course}
+
+
+def labels(course: Course, student: Student) -> dict[str, str]:
+    return {**labels_of_course(course.name), "nbhosting.student": student.name}
+
+
+def spec(record: Container) -> ContainerSpec:
+    course, student = record.course, record.student
+    return ContainerSpec(
+        name=record.name,
+        image=course.image_name,
+        command=jupyter.command(record.base_url),
+        uid=student.uid,
+        gid=student.gid,
+        mounts=[
+            Mount(ensure_workspace(course, student), jupyter.HOME),
+            Mount(course.repo_dir, COURSE_MOUNT, read_only=True),
+            Mount(record.socket_dir, os.path.dirname(jupyter.SOCKET_IN_CONTAINER)),
+        ],
+        environment={"HOME": jupyter.HOME, "USER": student.name, "NBH_COURSE": course.name},
+        labels=labels(course, student),
+        network=course.network,
+        memory=settings.NBH_MEMORY,
+        cpus=settings.NBH_CPUS,
+        pids=settings.NBH_PIDS,
+    )
+
+
+def _prepare_socket(record: Container) -> None:
+    """A fresh socket folder owned by the student, group nginx, setgid so the socket gets that
+    group; then the secret-named link that nginx follows. Nothing else can reach the socket."""
+    nginx_gid = grp.getgrnam(settings.NBH_NGINX_GROUP).gr_gid
+    for folder, mode in ((record.socket_dir.parent, 0o711), (record.link.parent, 0o750)):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(mode)
+    os.chown(record.link.parent, 0, nginx_gid)
+    shutil.rmtree(record.socket_dir, ignore_errors=True)
+    record.socket_dir.mkdir()
+    os.chown(record.socket_dir, record.student.uid, nginx_gid)
+    record.socket_dir.chmod(0o2750)
+    if not record.link.is_symlink():
+        record.link.symlink_to(record.socket)
+
+
+def _answers(record: Container) -> bool:
+    return jupyter.answers(record.socket, record.base_url, timeout=5)
+
+
+def ensure_running(course: Course, student: Student, backend: Backend | None = None) -> Ready:
+    backend = backend or default_backend()
+    started = time.monotonic()
+    record = get_record(course, student)
+    if record.state == State.RUNNING and _answers(record):
+        return Ready(record, cold=False, seconds=time.monotonic() - started)
+    with lease(record):
+        record.refresh_from_db()
+        # Another worker may have started it while we waited for the lease.
+        if record.state == State.RUNNING and _answers(record):
+            return Ready(record, cold=False, seconds=time.monotonic() - started)
+        _start(record, backend)
+    record.refresh_from_db()
+    return Ready(record, cold=True, seconds=time.monotonic() - started)
+
+
+def _start(record: Container, backend: Backend) -> None:
+    """Starts or creates the container, then waits for Jupyter. Must hold the pair's lease."""
+    deadline = time.monotonic() + settings.NBH_SPAWN_TIMEOUT
+    try:
+        info = backend.status(record.name)
+        wanted_image = backend.image_id(record.course.image_name)
+        if wanted_image is None:
+            raise SpawnError(f"image {record.course.image_name} does not exist; build it first")
+        if info is not None and info.running:
+            pass  # running but not answering yet: it may be starting; wait below
+        elif info is not None and info.image_id == wanted_image:
+            _prepare_socket(record)
+            backend.start(record.name)
+        else:
+            # Absent, or stopped on an outdated image: a new container picks up the new image.
+            if info is not None:
+                backend.remove(record.name)
+            _prepare_socket(record)
+            info = backend.create(spec(record))
+            backend.start(record.name)
+        alive = lambda: (s := backend.status(record.name)) is not None and s.running  # noqa: E731
+        if not jupyter.wait_ready(record.socket, record.base_url, deadline, alive):
+            logs = backend.logs(record.name, lines=15)
+            raise SpawnError(f"Jupyter in {record.name} did not answer in time; last output:\n{logs}")
+    except (BackendError, SpawnError, OSError) as exc:
+        log.error("spawn of %s failed: %s", record.name, exc)
+        _discard(record, backend)
+        raise SpawnError(str(exc)) from exc
+    now = timezone.now()
+    Container.objects.filter(pk=record.pk).update(
+        state=State.RUNNING, image=wanted_image, started_at=now, last_open=now
+    )
+    log.info("started %s in %.2fs", record.name, settings.NBH_SPAWN_TIMEOUT - (deadline - time.monotonic()))
+
+
+def _discard(record: Container, backend: Backend) -> None:
+    """After a failed start: remove whatever was made, so that the next open starts clean."""
+    try:
+        backend.remove(record.name)
+    except BackendError as exc:
+        log.error("cleanup of %s failed too: %s", record.name, exc)
+    shutil.rmtree(record.socket_dir, ignore_errors=True)
+    Container.objects.filter(pk=record.pk).update(state=State.ABSENT)

@@ -1,0 +1,39 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from nbhosting.courses import repo
+from nbhosting.courses.models import Course
+from nbhosting.names import InvalidName, validate_course
+
+
+class Command(BaseCommand):
+    help = "Create a course from a git repository of notebooks."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("git_url")
+        parser.add_argument("--image", default="", help="container image (default: the site's default)")
+        parser.add_argument("--branch", default="")
+        parser.add_argument("--trust", choices=Course.Trust.values, default=Course.Trust.SIGNED)
+        parser.add_argument("--referer", action="append", default=[], help="Referer host for legacy links")
+        parser.add_argument("--network", action="store_true", help="give the course's containers a network")
+
+    def handle(self, name, git_url, **options):
+        try:
+            validate_course(name)
+        except InvalidName as exc:
+            raise CommandError(str(exc)) from None
+        if Course.objects.filter(name=name).exists():
+            raise CommandError(f"course {name} already exists")
+        course = Course(
+            name=name, git_url=git_url, image=options["image"], branch=options["branch"],
+            trust=options["trust"], referers=" ".join(options["referer"]), network=options["network"],
+        )
+        # The row and the clone exist together or not at all.
+        with transaction.atomic():
+            course.save()
+            try:
+                commit = repo.clone(course)
+            except repo.RepoError as exc:
+                raise CommandError(str(exc)) from None
+        self.stdout.write(f"course {name} created at {commit[:12]}")

@@ -1,0 +1,37 @@
+import shutil
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from nbhosting.containers.podman import backend
+from nbhosting.containers.spawn import labels_of_course
+from nbhosting.courses.models import Course
+
+
+class Command(BaseCommand):
+    help = "Delete a course. Its repo and the students' workspaces are archived, never destroyed."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--force", action="store_true", help="stop and remove running containers first")
+
+    def handle(self, name, force, **options):
+        course = Course.objects.filter(name=name).first()
+        if course is None:
+            raise CommandError(f"no course named {name}")
+        containers = backend().list(labels_of_course(course.name))
+        running = [c.name for c in containers if c.running]
+        if running and not force:
+            raise CommandError(f"{len(running)} container(s) of {name} are running; use --force to stop them")
+        for container in containers:
+            backend().stop(container.name, settings.NBH_STOP_GRACE)
+            backend().remove(container.name)
+        archive = settings.DATA_ROOT / "archive" / f"{name}-{timezone.now():%Y%m%d-%H%M%S}"
+        archive.mkdir(parents=True)
+        archive.parent.chmod(0o700)
+        for folder in (course.repo_dir.parent, course.workspaces_dir):
+            if folder.exists():
+                shutil.move(folder, archive / folder.parent.name)
+        course.delete()
+        self.stdout.write(f"course {name} deleted; its files are in {archive}")

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from nbhosting.courses import repo
+from nbhosting.courses.models import Course
+
+
+class Command(BaseCommand):
+    help = "Pull a course's git repository."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+
+    def handle(self, name, **options):
+        course = Course.objects.filter(name=name).first()
+        if course is None:
+            raise CommandError(f"no course named {name}")
+        try:
+            commit = repo.pull(course)
+        except repo.RepoError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"course {name} at {commit[:12]}")

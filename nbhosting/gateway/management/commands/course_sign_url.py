@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from nbhosting.courses.models import Course
+from nbhosting.gateway.launch import DEFAULT_TTL, signed_query
+from nbhosting.names import InvalidName, validate_notebook_path, validate_student
+
+
+class Command(BaseCommand):
+    help = "Print a signed notebook link, as an LMS would make it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("course")
+        parser.add_argument("notebook")
+        parser.add_argument("student")
+        parser.add_argument("--ttl", type=int, default=DEFAULT_TTL, help="seconds the link stays valid")
+        parser.add_argument("--base", default="", help="site URL to prefix, e.g. https://nb.example.edu")
+        parser.add_argument("--git", action="store_true", help="a classroom (notebookGitRepo) link")
+
+    def handle(self, course, notebook, student, ttl, base, git, **options):
+        found = Course.objects.filter(name=course).first()
+        if found is None:
+            raise CommandError(f"no course named {course}")
+        try:
+            validate_notebook_path(notebook)
+            validate_student(student)
+        except InvalidName as exc:
+            raise CommandError(str(exc)) from None
+        route = "notebookGitRepo" if git else "notebookLazyCopy"
+        query = signed_query(found, notebook, student, ttl)
+        self.stdout.write(f"{base.rstrip('/')}/{route}/{course}/{notebook}/{student}?{query}")

@@ -1,0 +1,95 @@
+"""The entry points that LMS links point to. Each open: validate, trust, workspace, container, redirect."""
+import logging
+import time
+from urllib.parse import quote
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from nbhosting.containers.lease import LeaseTimeout, lease
+from nbhosting.containers.models import Container
+from nbhosting.containers.spawn import SpawnError, ensure_running, get_record
+from nbhosting.courses.models import Course
+from nbhosting.gateway import launch
+from nbhosting.gateway.pages import error_page, framable
+from nbhosting.names import InvalidName, validate_course, validate_notebook_path, validate_student
+from nbhosting.stats.models import OpenEvent, record_open
+from nbhosting.workspaces import workspace
+from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
+from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
+
+log = logging.getLogger(__name__)
+TRUTHY = ("1", "true", "yes", "on")
+
+
+@require_GET
+def lazy_copy(request: HttpRequest, course: str, notebook: str, student: str) -> HttpResponse:
+    return _open(request, course, notebook, student, git_mode=False)
+
+
+@require_GET
+def git_repo(request: HttpRequest, course: str, notebook: str, student: str) -> HttpResponse:
+    return _open(request, course, notebook, student, git_mode=True)
+
+
+def _open(request: HttpRequest, course_name: str, path: str, student_name: str, git_mode: bool) -> HttpResponse:
+    started = time.monotonic()
+    try:
+        validate_course(course_name)
+        validate_student(student_name)
+        validate_notebook_path(path)
+    except InvalidName as exc:
+        return error_page(request, 400, "Invalid link", str(exc))
+    course = Course.objects.filter(name=course_name).first()
+    if course is None:
+        return error_page(request, 404, "Unknown course", f"There is no course named {course_name}.")
+    try:
+        launch.check(request, course, path, student_name)
+        notebook = resolve(course.repo_dir, path)
+    except launch.LaunchRefused as exc:
+        return error_page(request, 403, "Link refused", str(exc))
+    except NotebookNotFound:
+        return error_page(request, 404, "Unknown notebook", f"{course_name} has no notebook {path}.")
+    try:
+        student = get_or_create_student(student_name)
+        if git_mode:
+            action, target = _clone(course, student), notebook.source.relative_to(course.repo_dir)
+        else:
+            reset = request.GET.get("forcecopy", "").lower() in TRUTHY
+            action, target = workspace.copy_notebook(course, student, notebook, reset).action, notebook.target
+        ready = ensure_running(course, student)
+    except workspace.WorkspaceConflict as exc:
+        return error_page(request, 409, "Workspace in use", str(exc))
+    except (SpawnError, LeaseTimeout, UidRangeExhausted, workspace.WorkspaceError) as exc:
+        log.error("open %s/%s/%s failed: %s", course_name, path, student_name, exc)
+        return error_page(
+            request, 503, "Your notebook server could not start",
+            "The platform could not start your notebook server just now. Your files are safe. "
+            "Please try again in a minute; if it keeps failing, tell the course staff.",
+        )
+    seconds = time.monotonic() - started
+    Container.objects.filter(pk=ready.container.pk).update(last_open=timezone.now())
+    record_open(course.name, student.name, str(target), action, ready.cold, seconds)
+    url = ready.container.base_url + settings.NBH_URL_FORMAT.format(notebook=quote(str(target)))
+    return framable(HttpResponseRedirect(url))
+
+
+def _clone(course: Course, student: Student) -> str:
+    """Clones under the pair's lease: twenty simultaneous first opens must not clone twenty times."""
+    with lease(get_record(course, student)):
+        cloned = workspace.git_clone(course, student)
+    return OpenEvent.Action.CLONED if cloned else OpenEvent.Action.EXISTING
+
+
+def gone(request: HttpRequest, secret: str, rest: str = "") -> HttpResponse:
+    """nginx sends /c/... here when no server answers on that URL's socket."""
+    record = Container.objects.filter(secret=secret).select_related("course", "student").first()
+    if record is None:
+        return error_page(request, 404, "Not found", "There is no notebook server at this address.")
+    return error_page(
+        request, 503, "Your notebook server is stopped",
+        "Your notebook server is not running (idle servers are stopped to free the machine). "
+        "Your files are safe. Open your notebook again from the course's page.",
+    )

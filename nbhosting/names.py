@@ -1,0 +1,67 @@
+"""Validation of everything that comes from a URL or a command line, and the names derived from it.
+
+Every name here ends up in a path, a container name or a podman label, so the grammars are strict:
+anything else is refused before any file, row or container exists.
+"""
+import re
+from pathlib import PurePosixPath
+
+# Course names are chosen by admins; "-x-" is reserved as the course/student separator in
+# container names, so that <course>-x-<student> can be split back unambiguously.
+COURSE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+# Student ids come from the LMS; the grammar is podman's container-name grammar.
+STUDENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# One notebook path segment: no control characters, no slash, not "." or "..".
+SEGMENT_RE = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,200}$")
+MAX_PATH_SEGMENTS = 16
+
+NOTEBOOK_SUFFIXES = (".ipynb", ".md", ".py")
+
+
+class InvalidName(ValueError):
+    """A name or path that must be refused with a readable message (HTTP 400, or exit 2)."""
+
+
+def validate_course(name: str) -> str:
+    if not COURSE_RE.match(name) or "-x-" in name or name.endswith("."):
+        raise InvalidName(
+            f"invalid course name {name!r}: use 1-40 letters, digits, '_', '.', '-', "
+            "starting with a letter or digit, without '-x-'"
+        )
+    return name
+
+
+def validate_student(student: str) -> str:
+    if not STUDENT_RE.match(student):
+        raise InvalidName(
+            f"invalid student id {student!r}: use 1-64 letters, digits, '_', '.', '-', "
+            "starting with a letter or digit"
+        )
+    return student
+
+
+def validate_notebook_path(path: str) -> PurePosixPath:
+    """A relative path inside a course; refuses '..', absolute paths, NUL and control characters."""
+    if not path or path.startswith("/") or len(path) > 1000:
+        raise InvalidName(f"invalid notebook path {path!r}: it must be relative to the course")
+    segments = path.split("/")
+    if len(segments) > MAX_PATH_SEGMENTS:
+        raise InvalidName(f"invalid notebook path {path!r}: too deep")
+    for segment in segments:
+        if segment in ("", ".", "..") or not SEGMENT_RE.match(segment) or segment.startswith("."):
+            raise InvalidName(
+                f"invalid notebook path {path!r}: no empty, '.', '..' or hidden segments, "
+                "no control characters"
+            )
+    return PurePosixPath(path)
+
+
+def container_name(course: str, student: str) -> str:
+    return f"{course}-x-{student}"
+
+
+def split_container_name(name: str) -> tuple[str, str]:
+    course, sep, student = name.partition("-x-")
+    if not sep:
+        raise InvalidName(f"{name!r} is not an nbhosting container name")
+    return course, student

@@ -1,0 +1,141 @@
+"""Django settings for nbhosting.
+
+Every site-specific value comes from the environment, which install.sh writes to
+/etc/nbhosting/nbhosting.env; the defaults suit a single-host install.
+"""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item for item in os.environ.get(name, default).replace(",", " ").split() if item]
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_ROOT = Path(os.environ.get("NBH_DATA_ROOT", "/var/lib/nbhosting"))
+
+SECRET_KEY = os.environ.get("NBH_SECRET_KEY", "")
+if not SECRET_KEY:
+    # Only for commands that need no secret (check, makemigrations); the services refuse to start.
+    SECRET_KEY = "unset-" + "x" * 50
+DEBUG = env_bool("NBH_DEBUG")
+ALLOWED_HOSTS = env_list("NBH_ALLOWED_HOSTS", "*")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "nbhosting.courses",
+    "nbhosting.workspaces",
+    "nbhosting.containers",
+    "nbhosting.gateway",
+    "nbhosting.stats",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "nbhosting.urls"
+WSGI_APPLICATION = "nbhosting.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite is the embedded default. WAL lets readers run beside the single writer, IMMEDIATE
+# transactions take the write lock up front (no deadlock on lock upgrade), and the timeout makes
+# concurrent opens wait for the lock instead of failing.
+SQLITE_PATH = DATA_ROOT / "db.sqlite3"
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("NBH_TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_ROOT / "static"
+
+# nginx is the only client of gunicorn; it sets X-Forwarded-Proto and X-Real-IP.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"nbhosting": {"handlers": ["console"], "level": os.environ.get("NBH_LOG_LEVEL", "INFO")}},
+}
+
+# --- nbhosting ---------------------------------------------------------------------------------
+# Which installation this is: podman objects carry it as a label, so that two installs (or a test
+# stack) sharing one podman never touch each other's containers.
+NBH_INSTANCE = os.environ.get("NBH_INSTANCE", "main")
+NBH_PODMAN_URL = os.environ.get("NBH_PODMAN_URL", "unix:///run/podman/podman.sock")
+NBH_PODMAN_TIMEOUT = int(os.environ.get("NBH_PODMAN_TIMEOUT", "60"))
+NBH_DEFAULT_IMAGE = os.environ.get("NBH_DEFAULT_IMAGE", "localhost/nbhosting/default:latest")
+
+# Students get uids from this range; they are never added to /etc/passwd.
+NBH_UID_MIN = int(os.environ.get("NBH_UID_MIN", "2000000"))
+NBH_UID_MAX = int(os.environ.get("NBH_UID_MAX", "2999999"))
+# nginx's workers must reach the students' Jupyter sockets, and nothing else may.
+NBH_NGINX_GROUP = os.environ.get("NBH_NGINX_GROUP", "www-data")
+
+# Resource limits of a student's container.
+NBH_MEMORY = os.environ.get("NBH_MEMORY", "1g")
+NBH_CPUS = float(os.environ.get("NBH_CPUS", "1.0"))
+NBH_PIDS = int(os.environ.get("NBH_PIDS", "512"))
+# How long a first open may wait for Jupyter; generous, since 20 cold starts share the CPUs.
+NBH_SPAWN_TIMEOUT = float(os.environ.get("NBH_SPAWN_TIMEOUT", "180"))
+NBH_STOP_GRACE = int(os.environ.get("NBH_STOP_GRACE", "10"))
+
+# What a student's browser opens inside the server; Notebook 7's single-notebook view suits iframes.
+NBH_URL_FORMAT = os.environ.get("NBH_URL_FORMAT", "notebooks/{notebook}")
+# Course folders copied along with a notebook on its first open (when they sit beside it).
+NBH_COPY_ALONG = env_list("NBH_COPY_ALONG", "data media images figures")
+
+# Launch trust. Legacy unsigned links are accepted only from these exact Referer hosts ...
+NBH_LEGACY_REFERERS = env_list("NBH_LEGACY_REFERERS")
+# ... or from loopback when this is set (development only).
+NBH_DEV_LOOPBACK = env_bool("NBH_DEV_LOOPBACK")
+# Sites allowed to frame the gateway and the notebooks (CSP frame-ancestors sources).
+NBH_FRAME_ANCESTORS = env_list("NBH_FRAME_ANCESTORS", "'self'")

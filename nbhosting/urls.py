@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import path, re_path
+
+from nbhosting.gateway import views as gateway
+
+# <course>/<notebook path, may hold slashes>/<student>
+OPEN = r"(?P<course>[^/]+)/(?P<notebook>.+)/(?P<student>[^/]+)/?$"
+
+urlpatterns = [
+    re_path(r"^notebookLazyCopy/" + OPEN, gateway.lazy_copy, name="lazy-copy"),
+    re_path(r"^ipythonExercice/" + OPEN, gateway.lazy_copy, name="ipython-exercice"),
+    re_path(r"^notebookGitRepo/" + OPEN, gateway.git_repo, name="git-repo"),
+    re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", gateway.gone, name="gone"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,119 @@
+"""A student's private folder for one course: created by root, filled only as the student's uid."""
+import json
+import logging
+import os
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from nbhosting.courses.models import Course
+from nbhosting.workspaces.models import Student
+from nbhosting.workspaces.notebooks import Notebook
+
+log = logging.getLogger(__name__)
+COPIER = Path(__file__).with_name("copier.py")
+# The container's mount point of the course repo: a git-mode clone's "origin", so that a
+# student can pull from inside a container that has no network.
+COURSE_MOUNT = "/course"
+
+
+class WorkspaceError(RuntimeError):
+    pass
+
+
+class WorkspaceConflict(WorkspaceError):
+    """The workspace is in a state that the requested mode cannot use; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    action: str  # created, existing or reset
+    backup: str | None
+
+
+def _mkdir_root(path: Path, mode: int) -> None:
+    path.mkdir(mode=mode, exist_ok=True)
+    path.chmod(mode)
+
+
+def workspace_dir(course: Course, student: Student) -> Path:
+    return course.workspaces_dir / student.name
+
+
+def ensure(course: Course, student: Student) -> Path:
+    """The workspace folder, owned by the student, mode 0700; its parents are root's and only
+    traversable, so no student can list who else has a workspace."""
+    root = settings.DATA_ROOT / "workspaces"
+    _mkdir_root(root, 0o711)
+    _mkdir_root(course.workspaces_dir, 0o711)
+    path = workspace_dir(course, student)
+    try:
+        path.mkdir(mode=0o700)
+        os.chown(path, student.uid, student.gid)
+    except FileExistsError:
+        info = path.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != student.uid:
+            raise WorkspaceError(f"{path} is not a folder owned by uid {student.uid}") from None
+    return path
+
+
+def _run_as(student: Student, args: list[str], cwd: Path, stdin: str | None = None) -> str:
+    """Runs a command as the student's uid and gid, with no supplementary groups."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0"}
+    proc = subprocess.run(
+        args, cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=300,
+        user=student.uid, group=student.gid, extra_groups=[], umask=0o022,
+    )
+    if proc.returncode != 0:
+        raise WorkspaceError(f"{args[0]} failed for {student.name}: {proc.stderr.strip()[-500:]}")
+    return proc.stdout
+
+
+def copy_notebook(course: Course, student: Student, notebook: Notebook, reset: bool) -> CopyResult:
+    """First open copies the notebook (and its data folders); later opens leave the student's copy
+    alone; reset copies it again and keeps the student's version beside it."""
+    path = ensure(course, student)
+    if not reset and os.path.lexists(path / notebook.target):
+        # The common warm case, answered without starting a process: a look is harmless as root.
+        return CopyResult("existing", None)
+    target_dir = notebook.target.parent
+    along = [
+        {"source": str(notebook.source.parent / name), "target": str(target_dir / name)}
+        for name in settings.NBH_COPY_ALONG
+        if (notebook.source.parent / name).exists()
+    ]
+    plan = {
+        "notebook": {"target": str(notebook.target), "source": str(notebook.source),
+                     "content": notebook.content()},
+        "along": along,
+        "reset": reset,
+        "stamp": timezone.now().strftime("%Y%m%d-%H%M%S"),
+    }
+    code = COPIER.read_text()
+    output = _run_as(student, [sys.executable, "-I", "-S", "-c", code], path, json.dumps(plan))
+    result = CopyResult(**json.loads(output))
+    if result.action != "existing":
+        log.info("%s/%s: %s %s", course.name, student.name, result.action, notebook.target)
+    return result
+
+
+def git_clone(course: Course, student: Student) -> bool:
+    """Classroom mode: the workspace is a clone of the course. Returns True when it was cloned now."""
+    path = ensure(course, student)
+    if (path / ".git").exists():
+        return False
+    if any(path.iterdir()):
+        raise WorkspaceConflict(
+            f"the workspace of {student.name} in {course.name} already holds files that are not a "
+            "git clone; ask staff to move them before using classroom mode"
+        )
+    safe = ["git", "-c", "safe.directory=*"]
+    _run_as(student, safe + ["clone", "--quiet", str(course.repo_dir), "."], path)
+    _run_as(student, safe + ["remote", "set-url", "origin", COURSE_MOUNT], path)
+    log.info("%s/%s: cloned", course.name, student.name)
+    return True
