@@ -114,9 +114,10 @@ class PodmanBackend:
 
     @_engine_errors
     def list(self, labels: dict[str, str]) -> list[ContainerInfo]:
-        wanted = [f"{key}={value}" for key, value in labels.items()]
+        # Filtered here: podman 4.3's REST API ignores podman-py's label filters.
         with self._client() as client:
-            return [_info(c) for c in client.containers.list(all=True, filters={"label": wanted})]
+            infos = [_info(c) for c in client.containers.list(all=True)]
+        return [i for i in infos if all(i.labels.get(k) == v for k, v in labels.items())]
 
     @_engine_errors
     def image_id(self, image: str) -> str | None:

@@ -17,8 +17,11 @@ class RepoError(RuntimeError):
 
 
 def _short(exc: git.GitCommandError) -> str:
-    lines = [line.strip() for line in str(exc.stderr or exc).splitlines() if line.strip()]
-    return lines[-1] if lines else str(exc)
+    """git's own one-line reason ("fatal: ..."), without GitPython's wrapping."""
+    lines = [line.strip(" '\n") for line in str(exc.stderr or exc).splitlines()]
+    lines = [line.removeprefix("stderr: ").strip("'") for line in lines if line]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (fatal or lines or [str(exc)])[-1]
 
 
 def clone(course: Course) -> str:
@@ -32,7 +35,7 @@ def clone(course: Course) -> str:
     try:
         repo = git.Repo.clone_from(course.git_url, target, kill_after_timeout=GIT_TIMEOUT, **options)
     except git.GitCommandError as exc:
-        shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(target.parent, ignore_errors=True)
         raise RepoError(f"cannot clone {course.git_url}: {_short(exc)}") from None
     return _record(course, repo)
 

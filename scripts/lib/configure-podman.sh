@@ -28,6 +28,13 @@ hard_nofile=$(ulimit -Hn); [ "$hard_nofile" = unlimited ] && hard_nofile=1048576
 nofile=$(( hard_nofile < 65536 ? hard_nofile : 65536 ))
 hard_nproc=$(ulimit -Hu); [ "$hard_nproc" = unlimited ] && hard_nproc=65536
 nproc=$(( hard_nproc < 65536 ? hard_nproc : 65536 ))
+# Values found by an earlier probe are kept, as long as they are within today's hard limits.
+if [ -f "$conf" ]; then
+    old_nofile=$(grep -oE 'nofile=[0-9]+' "$conf" | head -n1 | cut -d= -f2 || true)
+    old_nproc=$(grep -oE 'nproc=[0-9]+' "$conf" | head -n1 | cut -d= -f2 || true)
+    [ -n "$old_nofile" ] && [ "$old_nofile" -le "$nofile" ] && nofile=$old_nofile
+    [ -n "$old_nproc" ] && [ "$old_nproc" -le "$nproc" ] && nproc=$old_nproc
+fi
 
 write_conf() {
 new=$(cat <<CONF

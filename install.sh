@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# nbhosting installer for Debian 12: installs and starts the platform with a demo course, then
+# prints a link to open. Safe to run again: every step skips what is already done.
+#
+# Site settings live in /etc/nbhosting/nbhosting.env (written on the first run; edit it and rerun).
+# On the first run, NBH_HTTP_PORT=8080 ./install.sh picks another port than 80.
+set -euo pipefail
+src=$(dirname "$(readlink -f "$0")")
+# shellcheck source=scripts/lib/common.sh
+. "$src/scripts/lib/common.sh"
+
+[ "$(id -u)" = 0 ] || die "install.sh must run as root"
+grep -q 'bookworm' /etc/os-release || warn "this is not Debian 12 (bookworm); continuing anyway"
+
+step "site settings"
+write_env_file
+
+step "system packages"
+apt_install podman runc catatonit conmon uidmap nginx debootstrap git python3-venv ca-certificates curl sqlite3
+
+step "podman"
+bash "$src/scripts/lib/configure-podman.sh"
+start_podman_service
+
+step "python environment"
+ensure_venv "$src/requirements.txt"
+
+step "notebook images"
+bash "$src/images/base/build.sh" "$NBH_BASE_IMAGE"
+bash "$src/scripts/lib/configure-podman.sh" "$NBH_BASE_IMAGE"
+build_image "$src/images/default" "$NBH_DEFAULT_IMAGE" --build-arg "BASE=$NBH_BASE_IMAGE"
+
+step "database and static files"
+prepare_data_root
+nbh migrate -v0
+nbh collectstatic --noinput -v0
+ln -sf "$src/scripts/nbh" /usr/local/bin/nbh
+
+step "services"
+start_gunicorn
+configure_nginx
+
+step "demo course"
+create_demo_course
+
+url=$(nbh course-sign-url demo intro.ipynb demo-student --ttl 604800 --base "$(site_url)")
+wait_for_http "$(site_url)/c/none"
+cat <<MSG
+
+nbhosting is running. Open the demo notebook (link valid for 7 days):
+  $url
+Manage courses with: nbh course-list | nbh course-create NAME GIT_URL | nbh help
+MSG

@@ -1,0 +1,176 @@
+# Functions shared by install.sh and scripts/run-tests. Sourced, not run.
+# shellcheck shell=bash
+
+NBH_ENV_FILE=${NBH_ENV_FILE:-/etc/nbhosting/nbhosting.env}
+NBH_LOG_DIR=${NBH_LOG_DIR:-/var/log/nbhosting}
+NBH_PID_DIR=/run/nbhosting
+
+step() { printf '\n== %s\n' "$*"; }
+warn() { echo "warning: $*" >&2; }
+die() { echo "error: $*" >&2; exit 1; }
+has_systemd() { [ -d /run/systemd/system ]; }
+nbh() { "$src/scripts/nbh" "$@"; }
+
+write_env_file() {
+    # The first run writes the settings, with a fresh secret; later runs keep what the admin edited.
+    if [ ! -f "$NBH_ENV_FILE" ]; then
+        mkdir -p "$(dirname "$NBH_ENV_FILE")"
+        umask 077
+        cat > "$NBH_ENV_FILE" <<ENV
+# nbhosting site settings; see README.md. Rerun install.sh after editing.
+NBH_DATA_ROOT=${NBH_DATA_ROOT:-/var/lib/nbhosting}
+NBH_VENV=${NBH_VENV:-/opt/nbhosting/venv}
+NBH_HTTP_PORT=${NBH_HTTP_PORT:-80}
+NBH_SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')
+NBH_INSTANCE=main
+NBH_BASE_IMAGE=localhost/nbhosting/base:bookworm
+NBH_DEFAULT_IMAGE=localhost/nbhosting/default:latest
+# Hosts whose pages may open unsigned (legacy) links, and sites that may frame the notebooks.
+NBH_LEGACY_REFERERS=
+NBH_FRAME_ANCESTORS='self'
+# PostgreSQL instead of the embedded SQLite: DATABASE_URL=postgres://user:pass@host/db
+ENV
+        umask 022
+        echo "wrote $NBH_ENV_FILE"
+    fi
+    set -a
+    # shellcheck disable=SC1090
+    . "$NBH_ENV_FILE"
+    set +a
+    : "${NBH_BASE_IMAGE:=localhost/nbhosting/base:bookworm}" "${NBH_DEFAULT_IMAGE:=localhost/nbhosting/default:latest}"
+    export NBH_ENV_FILE NBH_BASE_IMAGE NBH_DEFAULT_IMAGE
+}
+
+apt_install() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && { echo "all present"; return; }
+    # Third-party sources may be unreachable; Debian's own are what we need.
+    apt-get update -q > /dev/null 2>&1 || warn "apt-get update reported errors; trying anyway"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null
+    echo "installed ${missing[*]}"
+}
+
+podman_answers() { curl -sf --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping > /dev/null 2>&1; }
+
+# Runs a command in the background as a service, where systemd is not PID 1. Replaces a running
+# copy gracefully (SIGTERM, then wait) so that code changes are picked up.
+start_daemon() {
+    local name=$1; shift
+    mkdir -p "$NBH_PID_DIR" "$NBH_LOG_DIR"
+    local pidfile=$NBH_PID_DIR/$name.pid
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        kill -TERM "$(cat "$pidfile")"
+        for _ in $(seq 1 300); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+    fi
+    setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null &
+    echo $! > "$pidfile"
+}
+
+start_podman_service() {
+    if has_systemd; then
+        systemctl enable --now podman.socket > /dev/null
+    elif ! podman_answers; then
+        start_daemon podman "$src/scripts/nbh-serve" podman
+    fi
+    for _ in $(seq 1 100); do podman_answers && { echo "podman service answers"; return; }; sleep 0.1; done
+    die "podman's REST service does not answer on /run/podman/podman.sock"
+}
+
+ensure_venv() {
+    local requirements=$1 stamp
+    [ -x "$NBH_VENV/bin/python" ] || /usr/bin/python3 -m venv "$NBH_VENV"
+    stamp="$NBH_VENV/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+        touch "$stamp"
+        echo "installed $(basename "$requirements")"
+    else
+        echo "up to date"
+    fi
+}
+
+# Builds an image from a folder, unless an image built from the same inputs exists already.
+build_image() {
+    local context=$1 image=$2; shift 2
+    local inputs
+    inputs=$( (cd "$context" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$*";
+               podman image inspect --format '{{.Id}}' "$NBH_BASE_IMAGE" 2>/dev/null) | sha256sum | cut -c1-32)
+    if [ "$(podman image inspect --format '{{index .Labels "nbhosting.inputs"}}' "$image" 2>/dev/null)" = "$inputs" ]; then
+        echo "$image is up to date"
+        return
+    fi
+    echo "building $image (a few minutes the first time)"
+    mkdir -p "$NBH_LOG_DIR"
+    local cert=/etc/ssl/certs/ca-certificates.crt
+    podman build --network host --label "nbhosting.inputs=$inputs" \
+        -v "$cert:$cert:ro" --build-arg "PIP_CERT=$cert" "$@" -t "$image" "$context" > "$NBH_LOG_DIR/build.log" 2>&1 \
+        || { tail -n 30 "$NBH_LOG_DIR/build.log" >&2; die "building $image failed (log: $NBH_LOG_DIR/build.log)"; }
+}
+
+prepare_data_root() {
+    mkdir -p "$NBH_DATA_ROOT" "$NBH_LOG_DIR"
+    chmod 755 "$NBH_DATA_ROOT"
+}
+
+start_gunicorn() {
+    if has_systemd; then
+        sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g" "$src/systemd/nbhosting-gunicorn.service" \
+            > /etc/systemd/system/nbhosting-gunicorn.service
+        systemctl daemon-reload
+        systemctl enable nbhosting-gunicorn.service > /dev/null
+        systemctl restart nbhosting-gunicorn.service
+    else
+        start_daemon gunicorn "$src/scripts/nbh-serve" gunicorn
+    fi
+    for _ in $(seq 1 100); do [ -S "$NBH_DATA_ROOT/run/gunicorn.sock" ] && { echo "gunicorn started"; return; }; sleep 0.1; done
+    die "gunicorn did not start (log: $NBH_LOG_DIR/gunicorn.log)"
+}
+
+configure_nginx() {
+    nbh nginx-config --out /etc/nginx/sites-available/nbhosting.conf > /dev/null
+    ln -sf /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf
+    # Debian's sample site claims port 80 as default_server.
+    [ "$NBH_HTTP_PORT" = 80 ] && rm -f /etc/nginx/sites-enabled/default
+    nginx -t -q || die "nginx rejects its configuration"
+    if has_systemd; then
+        systemctl enable nginx > /dev/null && systemctl reload-or-restart nginx
+    elif [ -f /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+        nginx -s reload
+    else
+        nginx
+    fi
+    echo "nginx serves port $NBH_HTTP_PORT"
+}
+
+site_url() {
+    local host
+    host=$(hostname -I 2>/dev/null | awk '{print $1}')
+    host=${host:-127.0.0.1}
+    if [ "$NBH_HTTP_PORT" = 80 ]; then echo "http://$host"; else echo "http://$host:$NBH_HTTP_PORT"; fi
+}
+
+create_demo_course() {
+    if nbh course-list | awk 'NR > 1 {print $1}' | grep -qx demo; then
+        echo "demo course exists"
+        return
+    fi
+    local repo=$NBH_DATA_ROOT/examples/demo-course
+    rm -rf "$repo"
+    mkdir -p "$(dirname "$repo")"
+    cp -r "$src/examples/demo-course" "$repo"
+    git -C "$repo" init -q -b main
+    git -C "$repo" add -A
+    git -C "$repo" -c user.name=nbhosting -c user.email=nbhosting@localhost commit -q -m "demo course"
+    nbh course-create demo "$repo"
+}
+
+wait_for_http() {
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null --max-time 5 "$1" && return
+        sleep 0.1
+    done
+    die "the site does not answer at $1"
+}

@@ -1,0 +1,28 @@
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.stack import Stack, make_repo
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """One real stack for the whole session: gunicorn, nginx, podman, the default image."""
+    base = Path(tempfile.mkdtemp(prefix="nbh-test-", dir="/var/tmp"))
+    running = Stack(base).start()
+    yield running
+    running.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_repo(stack):
+    return make_repo(stack.base / "demo-repo")
+
+
+@pytest.fixture(scope="session")
+def legacy_course(stack, demo_repo):
+    """The demo course, accepting unsigned links from the allow-listed Referer hosts."""
+    return stack.course("legacy", demo_repo, "--trust", "legacy")
