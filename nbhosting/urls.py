@@ -3,8 +3,9 @@ from django.urls import path, re_path
 
 from nbhosting.gateway import views as gateway
 
-# <course>/<notebook path, may hold slashes>/<student>
-OPEN = r"(?P<course>[^/]+)/(?P<notebook>.+)/(?P<student>[^/]+)/?$"
+# <course>/<notebook path, may hold slashes>/<student>; any character matches, even a newline,
+# so that bad input reaches the view and gets its readable 400 rather than a bare 404.
+OPEN = r"(?P<course>[^/]+)/(?P<notebook>(?s:.+))/(?P<student>[^/]+)/?$"
 
 urlpatterns = [
     re_path(r"^notebookLazyCopy/" + OPEN, gateway.lazy_copy, name="lazy-copy"),
@@ -13,3 +14,5 @@ urlpatterns = [
     re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", gateway.gone, name="gone"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "nbhosting.gateway.views.not_found"

@@ -73,7 +73,7 @@ class Stack:
         self.base.mkdir(parents=True, exist_ok=True)
         self.base.chmod(0o755)
         self.data.mkdir(mode=0o755)
-        self.env_file.write_text("".join(f"{k}='{v}'\n" for k, v in self.settings.items()))
+        self.env_file.write_text("".join(f'{k}="{v}"\n' for k, v in self.settings.items()))
         self.nbh("migrate", "-v0")
         self.nbh("collectstatic", "--noinput", "-v0")
         run = self.data / "run"

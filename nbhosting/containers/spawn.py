@@ -17,7 +17,8 @@ from nbhosting.containers.podman import backend as default_backend
 from nbhosting.courses.models import Course
 from nbhosting.names import container_name
 from nbhosting.workspaces.models import Student
-from nbhosting.workspaces.workspace import COURSE_MOUNT, ensure as ensure_workspace
+from nbhosting.workspaces.workspace import COURSE_MOUNT
+from nbhosting.workspaces.workspace import ensure as ensure_workspace
 
 log = logging.getLogger(__name__)
 State = Container.State

@@ -14,10 +14,19 @@ from nbhosting.containers.spawn import SpawnError, ensure_running, get_record
 from nbhosting.courses.models import Course
 from nbhosting.gateway import launch
 from nbhosting.gateway.pages import error_page, framable
-from nbhosting.names import InvalidName, validate_course, validate_notebook_path, validate_student
+from nbhosting.names import (
+    InvalidName,
+    validate_course,
+    validate_notebook_path,
+    validate_student,
+)
 from nbhosting.stats.models import OpenEvent, record_open
 from nbhosting.workspaces import workspace
-from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
+from nbhosting.workspaces.models import (
+    Student,
+    UidRangeExhausted,
+    get_or_create_student,
+)
 from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
 
 log = logging.getLogger(__name__)
@@ -93,3 +102,7 @@ def gone(request: HttpRequest, secret: str, rest: str = "") -> HttpResponse:
         "Your notebook server is not running (idle servers are stopped to free the machine). "
         "Your files are safe. Open your notebook again from the course's page.",
     )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 404, "Not found", "There is nothing at this address.")

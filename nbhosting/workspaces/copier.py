@@ -38,12 +38,19 @@ def copy_notebook(notebook: dict, reset: bool, stamp: str) -> dict:
 def copy_along(items: list) -> None:
     """Folders a notebook needs (data/, media/): copied once, never overwritten."""
     for item in items:
-        if os.path.lexists(item["target"]):
+        target = item["target"]
+        if os.path.lexists(target):
             continue
+        partial = f"{target}.nbh-partial-{os.getpid()}"
         if os.path.isdir(item["source"]):
-            shutil.copytree(item["source"], item["target"], symlinks=True)
+            shutil.copytree(item["source"], partial, symlinks=True)
         else:
-            shutil.copyfile(item["source"], item["target"])
+            shutil.copyfile(item["source"], partial)
+        try:
+            os.rename(partial, target)
+        except OSError:
+            # A concurrent open of the same notebook got there first: keep its copy.
+            shutil.rmtree(partial, ignore_errors=True) if os.path.isdir(partial) else os.remove(partial)
 
 
 def main() -> None:

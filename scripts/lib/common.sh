@@ -27,7 +27,7 @@ NBH_BASE_IMAGE=localhost/nbhosting/base:bookworm
 NBH_DEFAULT_IMAGE=localhost/nbhosting/default:latest
 # Hosts whose pages may open unsigned (legacy) links, and sites that may frame the notebooks.
 NBH_LEGACY_REFERERS=
-NBH_FRAME_ANCESTORS='self'
+NBH_FRAME_ANCESTORS="'self'"
 # PostgreSQL instead of the embedded SQLite: DATABASE_URL=postgres://user:pass@host/db
 ENV
         umask 022

@@ -1,13 +1,14 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import BackendError
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import labels_of_instance
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "List this site's student containers: course, student, name, state, creation time."
 
     def add_arguments(self, parser):
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(rows, indent=1))
             return
         line = "{course:<20} {student:<24} {state:<10} {created:<26} {name}"
-        self.stdout.write(line.format(course="COURSE", student="STUDENT", state="STATE", created="CREATED", name="NAME"))
+        header = {"course": "COURSE", "student": "STUDENT", "state": "STATE", "created": "CREATED", "name": "NAME"}
+        self.stdout.write(line.format(**header))
         for row in rows:
             self.stdout.write(line.format(**row))

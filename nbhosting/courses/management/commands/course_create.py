@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from nbhosting.cli import NbhCommand
 from nbhosting.courses import repo
 from nbhosting.courses.models import Course
 from nbhosting.names import InvalidName, validate_course
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Create a course from a git repository of notebooks."
 
     def add_arguments(self, parser):

@@ -1,15 +1,16 @@
 import shutil
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from nbhosting.cli import NbhCommand
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import labels_of_course
 from nbhosting.courses.models import Course
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Delete a course. Its repo and the students' workspaces are archived, never destroyed."
 
     def add_arguments(self, parser):

@@ -1,11 +1,11 @@
-from django.core.management.base import BaseCommand
 from django.db.models import Count, Q
 
+from nbhosting.cli import NbhCommand
 from nbhosting.containers.models import Container
 from nbhosting.courses.models import Course
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "List the courses."
 
     def handle(self, **options):

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from nbhosting.cli import NbhCommand
 from nbhosting.courses import repo
 from nbhosting.courses.models import Course
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Pull a course's git repository."
 
     def add_arguments(self, parser):

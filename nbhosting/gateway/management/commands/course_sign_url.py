@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from nbhosting.cli import NbhCommand
 from nbhosting.courses.models import Course
 from nbhosting.gateway.launch import DEFAULT_TTL, signed_query
 from nbhosting.names import InvalidName, validate_notebook_path, validate_student
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Print a signed notebook link, as an LMS would make it."
 
     def add_arguments(self, parser):

@@ -3,7 +3,8 @@ import pwd
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+
+from nbhosting.cli import NbhCommand
 
 TEMPLATES = Path(settings.BASE_DIR) / "nginx"
 
@@ -15,7 +16,7 @@ def render(template: str, values: dict[str, str]) -> str:
     return text
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Write nginx's configuration for this site (the site, or a whole standalone nginx.conf)."
 
     def add_arguments(self, parser):

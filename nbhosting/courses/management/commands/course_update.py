@@ -1,0 +1,30 @@
+from django.core.management.base import CommandError
+
+from nbhosting.cli import NbhCommand
+from nbhosting.courses.models import Course
+
+
+class Command(NbhCommand):
+    help = "Change a course's settings; running containers pick them up at their next start."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--image", help="container image ('' for the site's default)")
+        parser.add_argument("--branch")
+        parser.add_argument("--trust", choices=Course.Trust.values)
+        parser.add_argument("--referer", action="append", help="Referer hosts for legacy links (replaces)")
+        network = parser.add_mutually_exclusive_group()
+        network.add_argument("--network", action="store_true", default=None)
+        network.add_argument("--no-network", dest="network", action="store_false")
+
+    def handle(self, name, **options):
+        course = Course.objects.filter(name=name).first()
+        if course is None:
+            raise CommandError(f"no course named {name}")
+        changes = {key: options[key] for key in ("image", "branch", "trust", "network") if options[key] is not None}
+        if options["referer"] is not None:
+            changes["referers"] = " ".join(options["referer"])
+        for key, value in changes.items():
+            setattr(course, key, value)
+        course.save()
+        self.stdout.write(f"course {name}: " + (", ".join(f"{k}={v!r}" for k, v in changes.items()) or "unchanged"))
