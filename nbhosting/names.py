@@ -6,13 +6,14 @@ anything else is refused before any file, row or container exists.
 import re
 from pathlib import PurePosixPath
 
+# Always used with fullmatch: "$" would let a trailing newline through.
 # Course names are chosen by admins; "-x-" is reserved as the course/student separator in
 # container names, so that <course>-x-<student> can be split back unambiguously.
-COURSE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+COURSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 # Student ids come from the LMS; the grammar is podman's container-name grammar.
-STUDENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+STUDENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # One notebook path segment: no control characters, no slash, not "." or "..".
-SEGMENT_RE = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,200}$")
+SEGMENT_RE = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
 MAX_PATH_SEGMENTS = 16
 
 NOTEBOOK_SUFFIXES = (".ipynb", ".md", ".py")
@@ -23,7 +24,7 @@ class InvalidName(ValueError):
 
 
 def validate_course(name: str) -> str:
-    if not COURSE_RE.match(name) or "-x-" in name or name.endswith("."):
+    if not COURSE_RE.fullmatch(name) or "-x-" in name or name.endswith("."):
         raise InvalidName(
             f"invalid course name {name!r}: use 1-40 letters, digits, '_', '.', '-', "
             "starting with a letter or digit, without '-x-'"
@@ -32,7 +33,7 @@ def validate_course(name: str) -> str:
 
 
 def validate_student(student: str) -> str:
-    if not STUDENT_RE.match(student):
+    if not STUDENT_RE.fullmatch(student):
         raise InvalidName(
             f"invalid student id {student!r}: use 1-64 letters, digits, '_', '.', '-', "
             "starting with a letter or digit"
@@ -48,7 +49,7 @@ def validate_notebook_path(path: str) -> PurePosixPath:
     if len(segments) > MAX_PATH_SEGMENTS:
         raise InvalidName(f"invalid notebook path {path!r}: too deep")
     for segment in segments:
-        if segment in ("", ".", "..") or not SEGMENT_RE.match(segment) or segment.startswith("."):
+        if segment in ("", ".", "..") or not SEGMENT_RE.fullmatch(segment) or segment.startswith("."):
             raise InvalidName(
                 f"invalid notebook path {path!r}: no empty, '.', '..' or hidden segments, "
                 "no control characters"

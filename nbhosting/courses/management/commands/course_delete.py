@@ -31,8 +31,8 @@ class Command(NbhCommand):
         archive = settings.DATA_ROOT / "archive" / f"{name}-{timezone.now():%Y%m%d-%H%M%S}"
         archive.mkdir(parents=True)
         archive.parent.chmod(0o700)
-        for folder in (course.repo_dir.parent, course.workspaces_dir):
+        for kept_as, folder in (("course", course.repo_dir.parent), ("workspaces", course.workspaces_dir)):
             if folder.exists():
-                shutil.move(folder, archive / folder.parent.name)
+                shutil.move(folder, archive / kept_as)
         course.delete()
         self.stdout.write(f"course {name} deleted; its files are in {archive}")
