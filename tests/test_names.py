@@ -2,7 +2,12 @@
 import pytest
 
 from nbhosting.names import (
-    InvalidName, container_name, split_container_name, validate_course, validate_notebook_path, validate_student,
+    InvalidName,
+    container_name,
+    split_container_name,
+    validate_course,
+    validate_notebook_path,
+    validate_student,
 )
 
 
