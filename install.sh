@@ -33,6 +33,7 @@ build_image "$src/images/default" "$NBH_DEFAULT_IMAGE" --build-arg "BASE=$NBH_BA
 step "database and static files"
 prepare_data_root
 nbh migrate -v0
+protect_database
 nbh collectstatic --noinput -v0
 ln -sf "$src/scripts/nbh" /usr/local/bin/nbh
 

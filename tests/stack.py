@@ -72,7 +72,8 @@ class Stack:
     def start(self) -> "Stack":
         self.base.mkdir(parents=True, exist_ok=True)
         self.base.chmod(0o755)
-        self.data.mkdir(mode=0o755)
+        self.data.mkdir()
+        self.data.chmod(0o711)  # as install.sh leaves it
         self.env_file.write_text("".join(f'{k}="{v}"\n' for k, v in self.settings.items()))
         self.nbh("migrate", "-v0")
         self.nbh("collectstatic", "--noinput", "-v0")

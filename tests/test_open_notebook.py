@@ -134,3 +134,12 @@ def test_ipython_exercice_is_the_same_route(stack, legacy_course):
     response = open_link(stack, "ipythonExercice", legacy_course, "intro", student, headers=LMS)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/notebooks/intro.ipynb")
+
+
+def test_network_is_a_course_opt_in(stack, demo_repo, legacy_course):
+    course = stack.course("networked", demo_repo, "--trust", "legacy", "--network")
+    server, _ = open_notebook(stack, course, "intro", new_student("net"))
+    interfaces = execute(server, "import socket; print(sorted(n for _, n in socket.if_nameindex()))")
+    assert "eth0" in interfaces
+    assert "eth0" not in execute(open_notebook(stack, legacy_course, "intro", new_student())[0],
+                                 "import socket; print(sorted(n for _, n in socket.if_nameindex()))")

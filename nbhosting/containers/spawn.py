@@ -114,7 +114,8 @@ def ensure_running(course: Course, student: Student, backend: Backend | None = N
 
 def _start(record: Container, backend: Backend) -> None:
     """Starts or creates the container, then waits for Jupyter. Must hold the pair's lease."""
-    deadline = time.monotonic() + settings.NBH_SPAWN_TIMEOUT
+    started = time.monotonic()
+    deadline = started + settings.NBH_SPAWN_TIMEOUT
     try:
         info = backend.status(record.name)
         wanted_image = backend.image_id(record.course.image_name)
@@ -130,7 +131,7 @@ def _start(record: Container, backend: Backend) -> None:
             if info is not None:
                 backend.remove(record.name)
             _prepare_socket(record)
-            info = backend.create(spec(record))
+            backend.create(spec(record))
             backend.start(record.name)
         alive = lambda: (s := backend.status(record.name)) is not None and s.running  # noqa: E731
         if not jupyter.wait_ready(record.socket, record.base_url, deadline, alive):
@@ -144,7 +145,7 @@ def _start(record: Container, backend: Backend) -> None:
     Container.objects.filter(pk=record.pk).update(
         state=State.RUNNING, image=wanted_image, started_at=now, last_open=now
     )
-    log.info("started %s in %.2fs", record.name, settings.NBH_SPAWN_TIMEOUT - (deadline - time.monotonic()))
+    log.info("started %s in %.2fs", record.name, time.monotonic() - started)
 
 
 def _discard(record: Container, backend: Backend) -> None:

@@ -111,8 +111,17 @@ build_image() {
 }
 
 prepare_data_root() {
+    # Traversable, not listable: students' uids reach the course clones inside, and nginx the
+    # static files, but no local user can browse the database or other students' folders.
     mkdir -p "$NBH_DATA_ROOT" "$NBH_LOG_DIR"
-    chmod 755 "$NBH_DATA_ROOT"
+    chmod 711 "$NBH_DATA_ROOT"
+}
+
+protect_database() {
+    # It holds the courses' signing secrets and the servers' URL secrets.
+    local db
+    for db in "$NBH_DATA_ROOT"/db.sqlite3*; do [ -e "$db" ] && chmod 600 "$db"; done
+    return 0
 }
 
 start_gunicorn() {
