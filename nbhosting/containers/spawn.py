@@ -115,37 +115,45 @@ def ensure_running(course: Course, student: Student, backend: Backend | None = N
 def _start(record: Container, backend: Backend) -> None:
     """Starts or creates the container, then waits for Jupyter. Must hold the pair's lease."""
     started = time.monotonic()
-    deadline = started + settings.NBH_SPAWN_TIMEOUT
     try:
-        info = backend.status(record.name)
-        wanted_image = backend.image_id(record.course.image_name)
-        if wanted_image is None:
+        image = backend.image_id(record.course.image_name)
+        if image is None:
             raise SpawnError(f"image {record.course.image_name} does not exist; build it first")
-        if info is not None and info.running:
-            pass  # running but not answering yet: it may be starting; wait below
-        elif info is not None and info.image_id == wanted_image:
-            _prepare_socket(record)
-            backend.start(record.name)
-        else:
-            # Absent, or stopped on an outdated image: a new container picks up the new image.
-            if info is not None:
-                backend.remove(record.name)
-            _prepare_socket(record)
-            backend.create(spec(record))
-            backend.start(record.name)
-        alive = lambda: (s := backend.status(record.name)) is not None and s.running  # noqa: E731
-        if not jupyter.wait_ready(record.socket, record.base_url, deadline, alive):
-            logs = backend.logs(record.name, lines=15)
-            raise SpawnError(f"Jupyter in {record.name} did not answer in time; last output:\n{logs}")
+        _launch(record, backend, image)
+        _wait_ready(record, backend, deadline=started + settings.NBH_SPAWN_TIMEOUT)
     except (BackendError, SpawnError, OSError) as exc:
         log.error("spawn of %s failed: %s", record.name, exc)
         _discard(record, backend)
         raise SpawnError(str(exc)) from exc
     now = timezone.now()
-    Container.objects.filter(pk=record.pk).update(
-        state=State.RUNNING, image=wanted_image, started_at=now, last_open=now
-    )
+    Container.objects.filter(pk=record.pk).update(state=State.RUNNING, image=image, started_at=now, last_open=now)
     log.info("started %s in %.2fs", record.name, time.monotonic() - started)
+
+
+def _launch(record: Container, backend: Backend, image: str) -> None:
+    info = backend.status(record.name)
+    if info is not None and info.running:
+        return  # running but not answering yet: it may be starting; wait for it
+    if info is not None and info.image_id == image:
+        _prepare_socket(record)
+        backend.start(record.name)
+        return
+    # Absent, or stopped on an outdated image: a new container picks up the course's image.
+    if info is not None:
+        backend.remove(record.name)
+    _prepare_socket(record)
+    backend.create(spec(record))
+    backend.start(record.name)
+
+
+def _wait_ready(record: Container, backend: Backend, deadline: float) -> None:
+    def alive() -> bool:
+        info = backend.status(record.name)
+        return info is not None and info.running
+
+    if not jupyter.wait_ready(record.socket, record.base_url, deadline, alive):
+        logs = backend.logs(record.name, lines=15)
+        raise SpawnError(f"Jupyter in {record.name} did not answer in time; last output:\n{logs}")
 
 
 def _discard(record: Container, backend: Backend) -> None:
