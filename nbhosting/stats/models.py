@@ -28,7 +28,8 @@ class OpenEvent(models.Model):
             models.Index(fields=["course", "student"]),
             # Covering indexes for the stats page: its group-bys read the index, never the table.
             models.Index(fields=["course", "time", "student", "notebook"], name="stats_open_course_activity"),
-            models.Index(fields=["course", "student", "time"], name="stats_open_course_first_seen"),
+            models.Index(fields=["course", "student", "notebook", "time"], name="stats_open_per_student"),
+            models.Index(fields=["course", "notebook", "student", "time"], name="stats_open_per_notebook"),
             models.Index(fields=["course", "time", "seconds"], name="stats_open_course_ready"),
         ]
 

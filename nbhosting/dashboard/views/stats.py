@@ -38,8 +38,8 @@ def stats_page(request: HttpRequest, course: Course) -> HttpResponse:
 @course_view
 def figure_json(request: HttpRequest, course: Course, figure: str) -> HttpResponse:
     chosen = _figure(figure)
-    table = chosen.table(_scope(request, course))
-    return JsonResponse({"name": chosen.name, "rows": len(table.rows), **chosen.plot(table)})
+    plot, rows = chosen.figure(_scope(request, course))
+    return JsonResponse({"name": chosen.name, "rows": rows, **plot})
 
 
 @course_view
