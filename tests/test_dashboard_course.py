@@ -81,3 +81,4 @@ def test_staff_list_gives_and_takes_access(courses, alice, bob):
     client_for(alice).post(SETTINGS, posted(physics, staff="alice"))
     assert client_for(bob).get("/staff/course/physics/").status_code == 403
     assert not User.objects.get(username="bob").is_staff
+

@@ -37,7 +37,8 @@ def save_settings(request: HttpRequest, course: Course) -> HttpResponse:
     form = CourseSettingsForm(request.POST, instance=course, admin=is_admin(request.user))
     if not form.is_valid():
         return course_page.__wrapped__(request, course, form=form)
-    form.save()
+    # Only the form's own fields: a pull or build running meanwhile records the commit and image.
+    form.save(commit=False).save(update_fields=[name for name, field in form.fields.items() if not field.disabled])
     messages.success(request, "Settings saved." + (" Pull to follow the new git URL or branch."
                                                    if {"git_url", "branch"} & set(form.changed_data) else ""))
     return _back(course)
