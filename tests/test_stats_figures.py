@@ -125,3 +125,15 @@ def test_figure_json_and_staff_switch(events, alice):
     assert client.get("/staff/course/physics/stats/nonsense.json").status_code == 404
     page = client.get("/staff/course/physics/stats/?staff=1").content.decode()
     assert page.count('class="plot"') == len(FIGURES) and "dashboard/plotly.min.js" in page
+
+
+@pytest.mark.django_db
+def test_days_and_hours_are_the_sites_time_zone(courses, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"  # UTC+05:30, no daylight saving time
+    late = at(D1, 20, 0)  # 01:30 the next day in Kolkata
+    event = OpenEvent.objects.create(course="physics", student="s1", notebook="a.ipynb", action="created",
+                                     cold=False, seconds=1.0)
+    OpenEvent.objects.filter(pk=event.pk).update(time=late)
+    assert FIGURES["opens"].table(Scope("physics", MONTH)).rows == [(D2, 1)]
+    hour = FIGURES["ready"].table(Scope("physics", MONTH)).rows[0][0]
+    assert hour == late.replace(minute=30) - timedelta(hours=1) and hour.utcoffset() == timedelta(hours=5, minutes=30)

@@ -10,7 +10,6 @@ from django.db import models
 
 from nbhosting.names import validate_course
 
-
 MEMORY_RE = re.compile(r"^[1-9][0-9]{0,5}[kmg]$")
 
 

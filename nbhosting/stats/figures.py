@@ -52,6 +52,7 @@ class Scope:
 class Table:
     columns: list[str]
     rows: list[tuple] = field(default_factory=list)
+    truncated: bool = False  # the rows are a selection (the heatmap's most active students)
 
     def column(self, name: str) -> list:
         index = self.columns.index(name)
@@ -190,9 +191,7 @@ def heatmap_figure_table(scope: Scope) -> Table:
     students = [student for student, _ in top]
     rows = scope.events().filter(student__in=students).values_list("notebook", "student") \
         .annotate(opens=Count("id")).order_by("notebook", "student")
-    table = Table(["notebook", "student", "opens"], list(rows))
-    table.truncated = len(students) == HEATMAP_STUDENTS  # type: ignore[attr-defined]
-    return table
+    return Table(["notebook", "student", "opens"], list(rows), truncated=len(students) == HEATMAP_STUDENTS)
 
 
 def heatmap_plot(table: Table) -> dict:
@@ -203,7 +202,7 @@ def heatmap_plot(table: Table) -> dict:
     for notebook, student, opens in table.rows:
         z[line[notebook]][column[student]] = opens
     title = "Opens per notebook and student" + (
-        f" (the {HEATMAP_STUDENTS} most active students)" if getattr(table, "truncated", False) else "")
+        f" (the {HEATMAP_STUDENTS} most active students)" if table.truncated else "")
     return {"data": [{"type": "heatmap", "x": students, "y": notebooks, "z": z, "colorscale": "Blues"}],
             "layout": _layout(title, xaxis={"showticklabels": len(students) <= 40}, yaxis={"automargin": True})}
 

@@ -21,7 +21,8 @@ from nbhosting.dashboard.models import Job
 from nbhosting.dashboard.views.courses import course as course_page
 from nbhosting.names import InvalidName, validate_student
 from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
-from nbhosting.workspaces.workspace import WorkspaceError, ensure as ensure_workspace, workspace_dir
+from nbhosting.workspaces.workspace import WorkspaceError, workspace_dir
+from nbhosting.workspaces.workspace import ensure as ensure_workspace
 
 log = logging.getLogger(__name__)
 LEASE_WAIT = 30
