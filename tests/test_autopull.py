@@ -98,10 +98,11 @@ def test_failed_pull_is_a_failed_job(course, upstream, tmp_path):
 
 
 @pytest.mark.django_db
-def test_autopull_skips_courses_without_it(course, upstream):
-    Course.objects.filter(pk=course.pk).update(autopull=False)
+def test_autopull_skips_courses_without_it_and_archived_ones(course, upstream):
     commit(upstream, "x.md", "# X\n", "x")
-    auto_pull("--all")
-    assert not Job.objects.filter(course=course).exists()
+    for autopull, archived in ((False, False), (True, True)):
+        Course.objects.filter(pk=course.pk).update(autopull=autopull, archived=archived)
+        auto_pull("--all")
+        assert not Job.objects.filter(course=course).exists()
     with pytest.raises(CommandError, match="--all"):
         auto_pull()
