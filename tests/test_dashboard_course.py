@@ -61,8 +61,8 @@ def test_admin_changes_git_url_and_limits(courses, admin):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field, value", [("memory", "lots"), ("cpus", "0"), ("pids", "3"), ("branch", "--upload-pack=x"),
-                                          ("trust", "whatever")])
+@pytest.mark.parametrize("field, value", [("memory", "lots"), ("cpus", "0"), ("pids", "3"),
+                                          ("branch", "--upload-pack=x"), ("trust", "whatever")])
 def test_bad_settings_are_refused_and_change_nothing(courses, admin, field, value):
     physics = courses[0]
     before = Course.objects.filter(pk=physics.pk).values().get()

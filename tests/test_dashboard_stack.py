@@ -34,7 +34,8 @@ def dashboard_course(stack):
         for n in range(day):
             at = (now - timedelta(days=day, hours=n)).strftime("%Y-%m-%d %H:%M:%S")
             stack.query("INSERT INTO stats_openevent (time, course, student, notebook, action, cold, seconds) "
-                        "VALUES (?, ?, ?, ?, 'existing', 0, ?)", at, name, f"old{n}", "w1/1.2-intro.ipynb", 0.2 * (n + 1))
+                        "VALUES (?, ?, ?, ?, 'existing', 0, ?)",
+                        at, name, f"old{n}", "w1/1.2-intro.ipynb", 0.2 * (n + 1))
         for scope in (name, ""):
             stack.query("INSERT INTO stats_usagesample (time, course, containers, kernels, busy_kernels, workspaces, "
                         "load1, mem_free, disk_free) VALUES (?, ?, ?, ?, 0, 5, ?, ?, ?)",

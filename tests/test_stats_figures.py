@@ -43,8 +43,9 @@ def events(courses):
     record_sample("physics", containers=2, kernels=3, time=at(D1, 10, 5))
     record_sample("physics", containers=4, kernels=1, busy_kernels=1, time=at(D1, 10, 35))
     record_sample("history", containers=40, kernels=40, time=at(D1, 10, 5))
-    record_sample("", containers=7, kernels=9, load1=0.5, mem_free=2 * 1024**3, disk_free=10 * 1024**3, time=at(D1, 10, 5))
-    record_sample("", containers=5, kernels=2, load1=1.5, mem_free=1 * 1024**3, disk_free=11 * 1024**3, time=at(D1, 10, 50))
+    gib = 1024**3
+    record_sample("", containers=7, kernels=9, load1=0.5, mem_free=2 * gib, disk_free=10 * gib, time=at(D1, 10, 5))
+    record_sample("", containers=5, kernels=2, load1=1.5, mem_free=1 * gib, disk_free=11 * gib, time=at(D1, 10, 50))
 
 
 def table(name: str, staff_included: bool = False, since: datetime | None = MONTH):

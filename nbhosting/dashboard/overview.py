@@ -149,7 +149,8 @@ def students(course: Course) -> list[StudentRow]:
 
 def _live_states(course: Course) -> dict[str, ContainerInfo] | None:
     try:
-        return {info.labels.get("nbhosting.student", ""): info for info in backend().list(labels_of_course(course.name))}
+        infos = backend().list(labels_of_course(course.name))
+        return {info.labels.get("nbhosting.student", ""): info for info in infos}
     except BackendError:
         return None
 

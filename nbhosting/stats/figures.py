@@ -246,7 +246,8 @@ def host_plot(table: Table) -> dict:
     data = [
         {"type": "scatter", "mode": "lines", "name": "free disk (GiB)", "x": xs, "y": table.column("disk_free_gib")},
         {"type": "scatter", "mode": "lines", "name": "free memory (GiB)", "x": xs, "y": table.column("mem_free_gib")},
-        {"type": "scatter", "mode": "lines", "name": "load (1 min)", "x": xs, "y": table.column("load1"), "yaxis": "y2"},
+        {"type": "scatter", "mode": "lines", "name": "load (1 min)", "x": xs, "y": table.column("load1"),
+         "yaxis": "y2"},
     ]
     return {"data": data, "layout": _layout("Host: free disk and memory (minimum), load (maximum)",
                                             yaxis2={"overlaying": "y", "side": "right", "title": {"text": "load"}})}
@@ -303,8 +304,10 @@ FIGURES: dict[str, Figure] = {
     figure.name: figure for figure in (
         Figure("students", "Students over time", students_table, students_plot),
         Figure("opens", "Notebooks opened per day", opens_table, opens_plot),
-        Figure("students-per-notebook", "Students per notebook", students_per_notebook_table, students_per_notebook_plot),
-        Figure("notebooks-per-student", "Notebooks per student", notebooks_per_student_table, notebooks_per_student_plot),
+        Figure("students-per-notebook", "Students per notebook",
+               students_per_notebook_table, students_per_notebook_plot),
+        Figure("notebooks-per-student", "Notebooks per student",
+               notebooks_per_student_table, notebooks_per_student_plot),
         Figure("heatmap", "Notebook × student opens", heatmap_table, heatmap_plot, heatmap_figure_table),
         Figure("containers", "Containers and kernels", containers_table, containers_plot),
         Figure("host", "Host resources", host_table, host_plot),

@@ -28,7 +28,8 @@ class OpenEvent(models.Model):
             models.Index(fields=["course", "student"]),
             # Covering indexes for the stats page: its group-bys read an index, never the table. Each
             # holds `student`, since the staff's own opens are filtered out by default.
-            models.Index(fields=["course", "time", "student", "notebook", "seconds"], name="stats_open_course_activity"),
+            models.Index(fields=["course", "time", "student", "notebook", "seconds"],
+                         name="stats_open_course_activity"),
             models.Index(fields=["course", "student", "notebook", "time"], name="stats_open_per_student"),
             models.Index(fields=["course", "notebook", "student", "time"], name="stats_open_per_notebook"),
         ]

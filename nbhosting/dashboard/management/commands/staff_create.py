@@ -15,7 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--admin", action="store_true", help="a site admin: sees and manages every course")
-        parser.add_argument("--password-file", help="read the password from this file (default: a new random one, printed)")
+        parser.add_argument("--password-file",
+                            help="read the password from this file (default: a new random one, printed)")
         parser.add_argument("--course", action="append", default=[], help="add the user to this course's staff")
         parser.add_argument("--email", default="")
 
