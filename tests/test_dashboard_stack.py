@@ -41,6 +41,7 @@ def dashboard_course(stack):
                         "load1, mem_free, disk_free) VALUES (?, ?, ?, ?, 0, 5, ?, ?, ?)",
                         (now - timedelta(days=day)).strftime("%Y-%m-%d %H:%M:%S"), scope, day, day + 1,
                         None if scope else 0.5 * day, None if scope else 2**32, None if scope else 2**36)
+    stack.nbh("stats-rebuild", "--course", name)  # the daily rollup of the back-dated events
     return name, repo, password.read_text()
 
 

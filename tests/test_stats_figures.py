@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from nbhosting.stats.figures import FIGURES, Scope
-from nbhosting.stats.models import OpenEvent, record_sample
+from nbhosting.stats.models import DailyActivity, OpenEvent, rebuild_daily, record_open, record_sample
 from tests.dashboard_fixtures import alice, courses, site  # noqa: F401
 
 UTC = timezone.utc
@@ -40,6 +40,7 @@ def events(courses):
         event = OpenEvent.objects.create(course=course, student=student, notebook=notebook,
                                          action="created", cold=True, seconds=seconds)
         OpenEvent.objects.filter(pk=event.pk).update(time=time)  # the field is auto_now_add
+    rebuild_daily()  # the rollup of these back-dated events
     record_sample("physics", containers=2, kernels=3, time=at(D1, 10, 5))
     record_sample("physics", containers=4, kernels=1, busy_kernels=1, time=at(D1, 10, 35))
     record_sample("history", containers=40, kernels=40, time=at(D1, 10, 5))
@@ -135,6 +136,20 @@ def test_days_and_hours_are_the_sites_time_zone(courses, settings):
     event = OpenEvent.objects.create(course="physics", student="s1", notebook="a.ipynb", action="created",
                                      cold=False, seconds=1.0)
     OpenEvent.objects.filter(pk=event.pk).update(time=late)
+    rebuild_daily()
     assert FIGURES["opens"].table(Scope("physics", MONTH)).rows == [(D2, 1)]
     hour = FIGURES["ready"].table(Scope("physics", MONTH)).rows[0][0]
     assert hour == late.replace(minute=30) - timedelta(hours=1) and hour.utcoffset() == timedelta(hours=5, minutes=30)
+
+
+@pytest.mark.django_db
+def test_record_open_keeps_the_daily_rollup(courses):
+    for student in ("s1", "s1", "s2"):
+        record_open("physics", student, "a.ipynb", "existing", False, 0.1)
+    record_open("history", "s1", "a.ipynb", "existing", False, 0.1)
+    live = set(DailyActivity.objects.values_list("course", "student", "opens"))
+    assert live == {("physics", "s1", 2), ("physics", "s2", 1), ("history", "s1", 1)}
+    assert rebuild_daily() == 3
+    assert set(DailyActivity.objects.values_list("course", "student", "opens")) == live
+    today = FIGURES["opens"].table(Scope("physics", MONTH)).rows
+    assert [opens for _, opens in today] == [3]

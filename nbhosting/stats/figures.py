@@ -17,7 +17,7 @@ from django.db.models.expressions import Expression
 from django.db.models.functions import Cast, Concat, Substr, TruncDate, TruncHour
 from django.utils import timezone
 
-from nbhosting.stats.models import OpenEvent, UsageSample
+from nbhosting.stats.models import DailyActivity, OpenEvent, UsageSample
 
 # The heatmap shows the most active students; its CSV holds every (notebook, student) pair.
 HEATMAP_STUDENTS = 150
@@ -38,6 +38,15 @@ class Scope:
         if self.excluded:
             events = events.exclude(student__in=self.excluded)
         return events
+
+    def daily(self) -> QuerySet:
+        """The per-student-day rollup, for the figures that count students or opens per day."""
+        days = DailyActivity.objects.filter(course=self.course)
+        if self.since is not None:
+            days = days.filter(day__gte=timezone.localdate(self.since))
+        if self.excluded:
+            days = days.exclude(student__in=self.excluded)
+        return days
 
     @property
     def hourly(self) -> bool:
@@ -120,17 +129,16 @@ def _lines(table: Table, x: str, ys: Iterable[str], title: str, **layout) -> dic
 
 # -- students over time -------------------------------------------------------------------------
 def students_table(scope: Scope) -> Table:
-    unique = {
-        as_date(day): n for day, n in scope.events().annotate(day=period_start("time", "day")).values_list("day")
-        .annotate(n=Count("student", distinct=True)).order_by("day")
-    }
+    days = scope.daily()
+    unique = dict(days.values_list("day").annotate(n=Count("id")).order_by("day"))
     # A student's first day counts over all time, not just the period shown.
-    firsts = Scope(scope.course, None, scope.excluded).events().values("student").annotate(first=Min("time"))
-    new_per_day = Counter(timezone.localtime(row["first"]).date() for row in firsts)
-    days = sorted(set(unique) | {d for d in new_per_day if scope.since is None or d >= scope.since.date()})
-    total = sum(n for d, n in new_per_day.items() if days and d < days[0])
+    firsts = Scope(scope.course, None, scope.excluded).daily().values("student").annotate(first=Min("day"))
+    new_per_day = Counter(row["first"] for row in firsts)
+    start = timezone.localdate(scope.since) if scope.since is not None else None
+    shown = sorted(set(unique) | {d for d in new_per_day if start is None or d >= start})
+    total = sum(n for d, n in new_per_day.items() if shown and d < shown[0])
     table = Table(["day", "unique_students", "new_students", "cumulative_students"])
-    for day in days:
+    for day in shown:
         total += new_per_day.get(day, 0)
         table.rows.append((day, unique.get(day, 0), new_per_day.get(day, 0), total))
     return table
@@ -142,8 +150,8 @@ def students_plot(table: Table) -> dict:
 
 # -- notebooks opened per day ------------------------------------------------------------------
 def opens_table(scope: Scope) -> Table:
-    rows = scope.events().annotate(day=period_start("time", "day")).values_list("day").annotate(opens=Count("id"))
-    return Table(["day", "opens"], [(as_date(day), n) for day, n in rows.order_by("day")])
+    rows = scope.daily().values_list("day").annotate(opens=Sum("opens")).order_by("day")
+    return Table(["day", "opens"], list(rows))
 
 
 def opens_plot(table: Table) -> dict:
