@@ -1,9 +1,14 @@
 """The course page (notebooks with their metadata) and its settings form."""
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
+from nbhosting.containers.models import Container
 from nbhosting.courses.models import Course
+from nbhosting.workspaces.models import get_or_create_student
 from tests.dashboard_fixtures import admin, alice, bob, courses, site  # noqa: F401
 
 SETTINGS = "/staff/course/physics/settings/"
@@ -82,3 +87,17 @@ def test_staff_list_gives_and_takes_access(courses, alice, bob):
     assert client_for(bob).get("/staff/course/physics/").status_code == 403
     assert not User.objects.get(username="bob").is_staff
 
+
+
+@pytest.mark.django_db
+def test_courses_list_counts_students_and_the_active_ones(courses, admin):
+    physics = courses[0]
+    now = timezone.now()
+    for name, last_open in (("s1", now - timedelta(hours=1)), ("s2", now - timedelta(days=3)), ("s3", None)):
+        Container.objects.create(course=physics, student=get_or_create_student(name), name=f"physics-x-{name}",
+                                 last_open=last_open)
+    page = client_for(admin).get("/staff/").content.decode()
+    row = page.split('data-course="physics"')[1].split("</tr>")[0]
+    cells = [cell.split(">", 1)[1].split("<", 1)[0] for cell in row.split("<td")[2:5]]
+    assert cells == ["3", "1", "0"]  # students, active in 24 h, running containers
+    assert "never" in row  # no pull recorded yet
