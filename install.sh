@@ -40,6 +40,7 @@ ln -sf "$src/scripts/nbh" /usr/local/bin/nbh
 step "services"
 start_gunicorn
 configure_nginx
+start_autopull
 
 step "demo course"
 create_demo_course
@@ -51,4 +52,5 @@ cat <<MSG
 nbhosting is running. Open the demo notebook (link valid for 7 days):
   $url
 Manage courses with: nbh course-list | nbh course-create NAME GIT_URL | nbh help
+Staff dashboard: $(site_url)/staff/  (create an account with: nbh staff-create NAME --admin)
 MSG

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "nbhosting.containers",
     "nbhosting.gateway",
     "nbhosting.stats",
+    "nbhosting.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +95,17 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_ROOT / "static"
+# plotly.js comes from the installed plotly package, served by nginx like any static file: no CDN.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "nbhosting.dashboard.staticfiles.PlotlyFinder",
+]
+
+# The staff dashboard's Django accounts.
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:courses"
+LOGOUT_REDIRECT_URL = "dashboard:login"
 
 # nginx is the only client of gunicorn; it sets X-Forwarded-Proto and X-Real-IP.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

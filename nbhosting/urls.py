@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from nbhosting.gateway import views as gateway
 
@@ -13,6 +13,7 @@ urlpatterns = [
     re_path(r"^notebookGitRepo/" + OPEN, gateway.git_repo, name="git-repo"),
     re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", gateway.gone, name="gone"),
     path("admin/", admin.site.urls),
+    path("staff/", include("nbhosting.dashboard.urls")),
 ]
 
 handler404 = "nbhosting.gateway.views.not_found"

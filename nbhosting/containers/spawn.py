@@ -70,9 +70,9 @@ def spec(record: Container) -> ContainerSpec:
         environment={"HOME": jupyter.HOME, "USER": student.name, "NBH_COURSE": course.name},
         labels=labels(course, student),
         network=course.network,
-        memory=settings.NBH_MEMORY,
-        cpus=settings.NBH_CPUS,
-        pids=settings.NBH_PIDS,
+        memory=course.memory_limit,
+        cpus=course.cpus_limit,
+        pids=course.pids_limit,
     )
 
 

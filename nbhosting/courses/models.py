@@ -1,11 +1,21 @@
 """A course: a git repository of notebooks, the image its containers run, and how links are trusted."""
+import re
 import secrets
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from nbhosting.names import validate_course
+
+MEMORY_RE = re.compile(r"^[1-9][0-9]{0,5}[kmg]$")
+
+
+def validate_memory(value: str) -> None:
+    if value and not MEMORY_RE.match(value):
+        raise ValidationError(f"{value!r} is not a memory size like 512m or 2g")
 
 
 def new_signing_secret() -> str:
@@ -30,6 +40,22 @@ class Course(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     pulled_at = models.DateTimeField(null=True, blank=True)
     commit = models.CharField(max_length=40, blank=True)
+    # Who runs the course from the dashboard, besides the site admins.
+    staff = models.TextField(
+        blank=True, help_text="usernames, and groups written @group, separated by spaces or commas"
+    )
+    autopull = models.BooleanField(default=False, help_text="pull the repo every few minutes")
+    autobuild = models.BooleanField(
+        default=False, help_text="rebuild the course image when a pull changes its Containerfile"
+    )
+    archived = models.BooleanField(default=False, help_text="no autopull, hidden from the default list")
+    # Per-course limits; empty means the site's default (NBH_MEMORY, NBH_CPUS, NBH_PIDS).
+    memory = models.CharField(max_length=10, blank=True, validators=[validate_memory])
+    cpus = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.1), MaxValueValidator(64)])
+    pids = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(16)])
+    # The course's own image, built from the Containerfile in its repo.
+    image_built_at = models.DateTimeField(null=True, blank=True)
+    image_id = models.CharField(max_length=80, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -43,8 +69,36 @@ class Course(models.Model):
         return settings.DATA_ROOT / "workspaces" / self.name
 
     @property
+    def built_image_tag(self) -> str:
+        # Image names are lower case; course names need not be.
+        return f"localhost/nbhosting/course-{self.name.lower()}:latest"
+
+    @property
     def image_name(self) -> str:
-        return self.image or settings.NBH_DEFAULT_IMAGE
+        """An explicit image wins; then the image built from the course's Containerfile."""
+        if self.image:
+            return self.image
+        if self.image_built_at:
+            return self.built_image_tag
+        return settings.NBH_DEFAULT_IMAGE
+
+    @property
+    def memory_limit(self) -> str:
+        return self.memory or settings.NBH_MEMORY
+
+    @property
+    def cpus_limit(self) -> float:
+        return self.cpus or settings.NBH_CPUS
+
+    @property
+    def pids_limit(self) -> int:
+        return self.pids or settings.NBH_PIDS
+
+    def staff_entries(self) -> tuple[set[str], set[str]]:
+        """(usernames, group names) of the course's own staff."""
+        entries = set(self.staff.replace(",", " ").split())
+        groups = {entry[1:] for entry in entries if entry.startswith("@")}
+        return entries - {f"@{group}" for group in groups}, groups
 
     def allowed_referers(self) -> set[str]:
         return set(settings.NBH_LEGACY_REFERERS) | set(self.referers.split())

@@ -45,12 +45,23 @@ def pull(course: Course) -> str:
     so a teacher's force-push must not wedge it. Returns the commit."""
     try:
         repo = git.Repo(course.repo_dir)
+        _follow_settings(course, repo)
         repo.remotes.origin.fetch(kill_after_timeout=GIT_TIMEOUT)
         repo.git.reset("--hard", "@{upstream}")
     except (git.GitCommandError, git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
         detail = _short(exc) if isinstance(exc, git.GitCommandError) else f"no clone at {course.repo_dir}"
         raise RepoError(f"cannot pull course {course.name}: {detail}") from None
     return _record(course, repo)
+
+
+def _follow_settings(course: Course, repo: git.Repo) -> None:
+    """The dashboard may have changed the course's URL or branch since the clone was made."""
+    origin = repo.remotes.origin
+    if origin.url != course.git_url:
+        origin.set_url(course.git_url)
+    if course.branch and (repo.head.is_detached or repo.active_branch.name != course.branch):
+        origin.fetch(kill_after_timeout=GIT_TIMEOUT)
+        repo.git.checkout("-B", course.branch, "--track", f"origin/{course.branch}")
 
 
 def _record(course: Course, repo: git.Repo) -> str:

@@ -138,6 +138,21 @@ start_gunicorn() {
     die "gunicorn did not start (log: $NBH_LOG_DIR/gunicorn.log)"
 }
 
+# Course autopull every 5 minutes: a systemd timer, or a looping command where systemd is not PID 1.
+start_autopull() {
+    if has_systemd; then
+        local unit
+        for unit in nbhosting-autopull.service nbhosting-autopull.timer; do
+            sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g" "$src/systemd/$unit" > "/etc/systemd/system/$unit"
+        done
+        systemctl daemon-reload
+        systemctl enable --now nbhosting-autopull.timer > /dev/null
+    else
+        start_daemon autopull "$src/scripts/nbh" course-auto-pull --all --every 300
+    fi
+    echo "autopull runs every 5 minutes"
+}
+
 configure_nginx() {
     nbh nginx-config --out /etc/nginx/sites-available/nbhosting.conf > /dev/null
     ln -sf /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf

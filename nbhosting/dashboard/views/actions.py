@@ -1,0 +1,156 @@
+"""Everything that changes a course or a container: POST only, with Django's CSRF check."""
+import logging
+import shutil
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from nbhosting.containers.backend import BackendError
+from nbhosting.containers.lease import LeaseTimeout, lease
+from nbhosting.containers.models import Container
+from nbhosting.containers.podman import backend
+from nbhosting.containers.spawn import SpawnError, ensure_running
+from nbhosting.courses.models import Course
+from nbhosting.dashboard import jobs
+from nbhosting.dashboard.access import course_view, is_admin, staff_usernames
+from nbhosting.dashboard.forms import CourseSettingsForm
+from nbhosting.dashboard.models import Job
+from nbhosting.dashboard.views.courses import course as course_page
+from nbhosting.names import InvalidName, validate_student
+from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
+from nbhosting.workspaces.workspace import WorkspaceError, workspace_dir
+from nbhosting.workspaces.workspace import ensure as ensure_workspace
+
+log = logging.getLogger(__name__)
+LEASE_WAIT = 30
+
+
+def _back(course: Course) -> HttpResponseRedirect:
+    return redirect("dashboard:course", course=course.name)
+
+
+@course_view
+@require_POST
+def save_settings(request: HttpRequest, course: Course) -> HttpResponse:
+    form = CourseSettingsForm(request.POST, instance=course, admin=is_admin(request.user))
+    if not form.is_valid():
+        return course_page.__wrapped__(request, course, form=form)
+    # Only the form's own fields: a pull or build running meanwhile records the commit and image.
+    form.save(commit=False).save(update_fields=[name for name, field in form.fields.items() if not field.disabled])
+    messages.success(request, "Settings saved." + (" Pull to follow the new git URL or branch."
+                                                   if {"git_url", "branch"} & set(form.changed_data) else ""))
+    return _back(course)
+
+
+def _start_job(request: HttpRequest, course: Course, kind: str) -> HttpResponse:
+    try:
+        job = jobs.create(course, kind, request.user.get_username())
+        jobs.start_detached(job)
+    except jobs.JobBusy as exc:
+        messages.error(request, str(exc))
+        return _back(course)
+    except OSError as exc:
+        messages.error(request, f"The job could not start: {exc}")
+        return _back(course)
+    return redirect("dashboard:job", course=course.name, job=job.pk)
+
+
+@course_view
+@require_POST
+def pull(request: HttpRequest, course: Course) -> HttpResponse:
+    return _start_job(request, course, Job.Kind.PULL)
+
+
+@course_view
+@require_POST
+def build(request: HttpRequest, course: Course) -> HttpResponse:
+    forced = request.POST.get("forced") == "1"
+    return _start_job(request, course, Job.Kind.REBUILD if forced else Job.Kind.BUILD)
+
+
+def _record(course: Course, student: str) -> Container:
+    try:
+        validate_student(student)
+    except InvalidName:
+        raise Http404("no such student") from None
+    record = Container.objects.filter(course=course, student__name=student).select_related("student").first()
+    if record is None:
+        raise Http404(f"{student} has no container in {course.name}")
+    return record
+
+
+def _stop(record: Container) -> None:
+    with lease(record, wait=LEASE_WAIT):
+        backend().stop(record.name, settings.NBH_STOP_GRACE)
+        Container.objects.filter(pk=record.pk).update(state=Container.State.STOPPED)
+
+
+@course_view
+@require_POST
+def stop_student(request: HttpRequest, course: Course, student: str) -> HttpResponse:
+    record = _record(course, student)
+    try:
+        _stop(record)
+        messages.success(request, f"Stopped the container of {student}.")
+    except (BackendError, LeaseTimeout) as exc:
+        messages.error(request, f"Could not stop the container of {student}: {exc}")
+    return _back(course)
+
+
+@course_view
+@require_POST
+def restart_student(request: HttpRequest, course: Course, student: str) -> HttpResponse:
+    record = _record(course, student)
+    try:
+        _stop(record)
+        ensure_running(course, record.student)
+        messages.success(request, f"Restarted the container of {student}.")
+    except (BackendError, LeaseTimeout, SpawnError) as exc:
+        messages.error(request, f"Could not restart the container of {student}: {exc}")
+    return _back(course)
+
+
+@course_view
+@require_POST
+def clear_staff_work(request: HttpRequest, course: Course) -> HttpResponse:
+    """Removes the staff's own workspaces (and containers) in this course, so that their next
+    open copies the current notebooks afresh. Students' workspaces are never touched."""
+    cleared = []
+    for student in Student.objects.filter(name__in=staff_usernames(course)):
+        record = Container.objects.filter(course=course, student=student).first()
+        try:
+            if record is not None:
+                with lease(record, wait=LEASE_WAIT):
+                    backend().stop(record.name, settings.NBH_STOP_GRACE)
+                    backend().remove(record.name)
+                    Container.objects.filter(pk=record.pk).update(state=Container.State.ABSENT)
+            folder = workspace_dir(course, student)
+            if folder.exists():
+                shutil.rmtree(folder)
+                cleared.append(student.name)
+        except (BackendError, LeaseTimeout, OSError) as exc:
+            messages.error(request, f"Could not clear the work of {student.name}: {exc}")
+    messages.success(request, f"Cleared the workspaces of: {', '.join(cleared) or 'nobody (none existed)'}.")
+    return _back(course)
+
+
+@course_view
+@require_POST
+def my_workspace(request: HttpRequest, course: Course) -> HttpResponse:
+    """The staff member's own workspace in the course, as a student would have it."""
+    name = request.user.get_username()
+    try:
+        student = get_or_create_student(name)
+        ensure_workspace(course, student)
+        ready = ensure_running(course, student)
+    except InvalidName:
+        messages.error(request, f"Your username {name!r} cannot be used as a student id.")
+        return _back(course)
+    except (SpawnError, LeaseTimeout, UidRangeExhausted, WorkspaceError) as exc:
+        messages.error(request, f"Your workspace could not start: {exc}")
+        return _back(course)
+    return HttpResponseRedirect(ready.container.base_url + "tree")
+

@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from nbhosting.stats.models import rebuild_daily
+
+
+class Command(BaseCommand):
+    help = "Recompute the daily activity rollup from the open events (after an import, or a time zone change)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--course", help="only this course")
+
+    def handle(self, course, **options):
+        self.stdout.write(f"{rebuild_daily(course)} student-days")

@@ -1,0 +1,61 @@
+"""Jobs: one at a time per course, a dead job never blocks the next, and the log is read by offset."""
+import os
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from nbhosting.dashboard import jobs
+from nbhosting.dashboard.models import Job
+from tests.dashboard_fixtures import courses, site  # noqa: F401
+
+
+@pytest.mark.django_db
+def test_one_job_at_a_time_per_course(courses):
+    physics, history = courses
+    Job.objects.all().delete()
+    first = jobs.create(physics, Job.Kind.PULL, "alice")
+    with pytest.raises(jobs.JobBusy):
+        jobs.create(physics, Job.Kind.BUILD, "alice")
+    assert jobs.create(history, Job.Kind.PULL, "bob").pk != first.pk  # other courses are not blocked
+
+
+@pytest.mark.django_db
+def test_dead_or_never_started_jobs_do_not_block(courses):
+    physics, _ = courses
+    Job.objects.all().delete()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    crashed = Job.objects.create(course=physics, kind=Job.Kind.PULL, state=Job.State.RUNNING, pid=dead.pid)
+    assert jobs.create(physics, Job.Kind.PULL, "alice").state == Job.State.QUEUED
+    crashed.refresh_from_db()
+    assert crashed.state == Job.State.FAILED and "ended" in crashed.summary
+    Job.objects.filter(course=physics).delete()
+    stuck = Job.objects.create(course=physics, kind=Job.Kind.PULL)
+    Job.objects.filter(pk=stuck.pk).update(created=timezone.now() - timedelta(minutes=5))
+    jobs.create(physics, Job.Kind.PULL, "alice")
+    stuck.refresh_from_db()
+    assert stuck.state == Job.State.FAILED
+
+
+@pytest.mark.django_db
+def test_progress_reads_the_log_by_offset(courses):
+    physics, _ = courses
+    job = Job.objects.create(course=physics, kind=Job.Kind.PULL, state=Job.State.RUNNING, pid=os.getpid())
+    job.log_path.parent.mkdir(parents=True, exist_ok=True)
+    job.log_path.write_text("one\n")
+    first = jobs.progress(job, 0)
+    assert (first["log"], first["active"]) == ("one\n", True)
+    with open(job.log_path, "a") as log:
+        log.write("two\n")
+    second = jobs.progress(job, first["offset"])
+    assert second["log"] == "two\n" and second["offset"] == 8
+
+
+@pytest.mark.django_db
+def test_build_without_containerfile_fails_clearly(courses):
+    physics, _ = courses
+    job = jobs.run(Job.objects.create(course=physics, kind=Job.Kind.BUILD))
+    assert job.state == Job.State.FAILED and "has no Containerfile" in job.summary
+    assert "FAILED" in job.log_path.read_text()
