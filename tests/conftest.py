@@ -6,6 +6,9 @@ import pytest
 
 from tests.stack import Stack, make_repo
 
+# Fixtures of the dashboard's database-only tests (users, courses), shared by several files.
+pytest_plugins = ["tests.dashboard_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def stack():

@@ -9,7 +9,6 @@ from django.core.management.base import CommandError
 from nbhosting.containers.podman import backend
 from nbhosting.courses.models import Course
 from nbhosting.dashboard.models import Job
-from tests.dashboard_fixtures import site  # noqa: F401
 from tests.stack import git, make_repo
 
 CONTAINERFILE = "FROM localhost/nbhosting/base:bookworm\nLABEL org.example.course-version={version}\n"

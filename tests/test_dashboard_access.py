@@ -6,7 +6,6 @@ from django.urls import URLPattern, reverse
 
 from nbhosting.dashboard import urls as dashboard_urls
 from nbhosting.dashboard.models import Job
-from tests.dashboard_fixtures import admin, alice, bob, courses, site, ta  # noqa: F401
 
 PATTERNS: list[URLPattern] = [p for p in dashboard_urls.urlpatterns if p.name not in dashboard_urls.PUBLIC]
 COURSE_PATTERNS = [p for p in PATTERNS if "course" in p.pattern.converters]

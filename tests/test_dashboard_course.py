@@ -9,7 +9,6 @@ from django.utils import timezone
 from nbhosting.containers.models import Container
 from nbhosting.courses.models import Course
 from nbhosting.workspaces.models import get_or_create_student
-from tests.dashboard_fixtures import admin, alice, bob, courses, site  # noqa: F401
 
 SETTINGS = "/staff/course/physics/settings/"
 

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from nbhosting.dashboard import jobs
 from nbhosting.dashboard.models import Job
-from tests.dashboard_fixtures import courses, site  # noqa: F401
 
 
 @pytest.mark.django_db

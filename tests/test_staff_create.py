@@ -6,7 +6,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from nbhosting.courses.models import Course
-from tests.dashboard_fixtures import courses, site  # noqa: F401
 
 
 @pytest.mark.django_db

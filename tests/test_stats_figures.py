@@ -9,7 +9,6 @@ from django.test import Client
 
 from nbhosting.stats.figures import FIGURES, Scope
 from nbhosting.stats.models import DailyActivity, OpenEvent, rebuild_daily, record_open, record_sample
-from tests.dashboard_fixtures import alice, courses, site  # noqa: F401
 
 UTC = timezone.utc
 # Recent days, so that a one-month period holds them all (and shows hourly series).

@@ -1,7 +1,8 @@
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from nbhosting.cli import NbhCommand
 from nbhosting.courses.models import Course
 from nbhosting.dashboard import jobs
 from nbhosting.dashboard.models import Job
@@ -9,7 +10,7 @@ from nbhosting.dashboard.models import Job
 AUTOPULL_USER = "autopull"
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = ("Pull the courses that have autopull set, and rebuild their image when their "
             "Containerfile changed and autobuild is set. Each pull is a job, with its log in the dashboard.")
 

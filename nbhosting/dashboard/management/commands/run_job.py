@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from nbhosting.cli import NbhCommand
 from nbhosting.dashboard import jobs
 from nbhosting.dashboard.models import Job
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Run one dashboard job (git pull, image build); the dashboard starts this detached."
 
     def add_arguments(self, parser):

@@ -3,13 +3,14 @@ from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import ValidationError, validate_password
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from nbhosting.cli import NbhCommand
 from nbhosting.courses.models import Course
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Create (or update) a staff account for the dashboard; optionally make it staff of courses."
 
     def add_arguments(self, parser):

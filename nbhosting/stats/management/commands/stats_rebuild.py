@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from nbhosting.cli import NbhCommand
 from nbhosting.stats.models import rebuild_daily
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Recompute the daily activity rollup from the open events (after an import, or a time zone change)."
 
     def add_arguments(self, parser):
