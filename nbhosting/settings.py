@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "nbhosting.containers",
     "nbhosting.gateway",
     "nbhosting.stats",
+    "nbhosting.exchange",
 ]
 
 MIDDLEWARE = [
@@ -139,3 +140,6 @@ NBH_LEGACY_REFERERS = env_list("NBH_LEGACY_REFERERS")
 NBH_DEV_LOOPBACK = env_bool("NBH_DEV_LOOPBACK")
 # Sites allowed to frame the gateway and the notebooks (CSP frame-ancestors sources).
 NBH_FRAME_ANCESTORS = env_list("NBH_FRAME_ANCESTORS", "'self'")
+
+# nbgrader courses: the default submission size limit, in kilobytes (nbgrader's own unit).
+NBH_SUBMISSION_LIMIT_KB = int(os.environ.get("NBH_SUBMISSION_LIMIT_KB", "20000"))

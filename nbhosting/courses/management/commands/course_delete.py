@@ -7,10 +7,12 @@ from django.utils import timezone
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import labels_of_course
 from nbhosting.courses.models import Course
+from nbhosting.exchange import layout
 
 
 class Command(BaseCommand):
-    help = "Delete a course. Its repo and the students' workspaces are archived, never destroyed."
+    help = ("Delete a course. Its repo, the students' workspaces and its nbgrader exchange and course "
+            "directory are archived, never destroyed.")
 
     def add_arguments(self, parser):
         parser.add_argument("name")
@@ -30,7 +32,8 @@ class Command(BaseCommand):
         archive = settings.DATA_ROOT / "archive" / f"{name}-{timezone.now():%Y%m%d-%H%M%S}"
         archive.mkdir(parents=True)
         archive.parent.chmod(0o700)
-        for folder in (course.repo_dir.parent, course.workspaces_dir):
+        folders = (course.repo_dir.parent, course.workspaces_dir, layout.exchange_dir(course), layout.course_dir(course))
+        for folder in folders:
             if folder.exists():
                 shutil.move(folder, archive / folder.parent.name)
         course.delete()
