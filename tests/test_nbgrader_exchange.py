@@ -210,6 +210,28 @@ def test_servers_get_the_nbgrader_extensions_of_their_role(stack, students, teac
     assert requests.get(teacher.url + "formgrader", timeout=60).status_code == 200
 
 
+def test_instructor_signs_in_and_sees_the_roster_in_formgrader(stack, teacher):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{stack.url}/instructor/{COURSE}/")
+            assert "/accounts/login/" in page.url
+            page.fill("#id_username", "teacher")
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]", no_wait_after=True)
+            page.get_by_text("Manage Assignments").first.wait_for(timeout=120_000)
+            assert re.fullmatch(r"http://[^/]+/c/[A-Za-z0-9_-]{43}/formgrader/manage_assignments", page.url)
+            page.goto(page.url.replace("manage_assignments", "manage_students"), wait_until="domcontentloaded")
+            page.get_by_text("Liddell").first.wait_for(timeout=60_000)
+            assert "carol@example.org" in page.content()
+        finally:
+            browser.close()
+
+
 def test_instructor_workspace_needs_an_instructor_of_that_course(stack, course, teacher):
     anonymous = requests.get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=30)
     assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/accounts/login/")
@@ -220,6 +242,32 @@ def test_instructor_workspace_needs_an_instructor_of_that_course(stack, course, 
     assert elsewhere.status_code == 403
     assert teacher.run("ls", f"/srv/nbgrader/exchange/{OTHER}", check=False).returncode != 0
     assert login(stack, "teacher").get(f"{stack.url}/instructor/..%2Fx/", timeout=30).status_code in (400, 404)
+
+    # A removed instructor loses the workspace, and the grading server's URL they knew.
+    stack.nbh("course-instructor-add", COURSE, "teacher2")
+    known = login(stack, "teacher2").get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=300)
+    assert known.headers["Location"] == teacher.url.removeprefix(stack.url) + "formgrader"
+    stack.nbh("course-instructor-remove", COURSE, "teacher2")
+    assert requests.get(teacher.url + "api/status", timeout=30).status_code == 404
+    assert login(stack, "teacher2").get(f"{stack.url}/instructor/{COURSE}/", timeout=30).status_code == 403
+
+
+def test_bad_admin_input_is_refused_with_one_clear_line(stack, course, tmp_path):
+    cases = [
+        (["course-nbgrader", "nope", "on"], "no course named nope"),
+        (["course-nbgrader", COURSE, "--size-limit", "lots"], "invalid size 'lots'"),
+        (["course-instructor-add", COURSE, "nobody-here"], "no user named nobody-here"),
+        (["course-instructor-remove", COURSE, "outsider"], "outsider is not an instructor of nbg"),
+        (["course-roster-import", COURSE, str(tmp_path / "missing.csv")], "cannot read"),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,email\nok,ok@example.org\n../etc,x@example.org\n")
+    cases.append((["course-roster-import", COURSE, str(bad)], "line 3: invalid student id '../etc'"))
+    for args, message in cases:
+        proc = stack.nbh(*args, check=False)
+        assert proc.returncode != 0 and message in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert not stack.query("SELECT 1 FROM auth_user WHERE username = 'nobody-here'")
 
 
 def test_turning_nbgrader_off_keeps_data_and_delete_archives_it(stack, course, teacher):

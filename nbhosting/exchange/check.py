@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from nbhosting.exchange import layout
+from nbhosting.exchange.containers import refresh_instructors_passwd
 from nbhosting.exchange.models import NbgraderCourse
 from nbhosting.workspaces.models import Student
 
@@ -96,6 +97,8 @@ def run(nbgrader: NbgraderCourse) -> list[Verdict]:
     """Checks every submission in the course's drop box; moves each to accepted/ or quarantine/."""
     course = nbgrader.course
     layout.ensure(course)
+    # Collect checks each owner's name: every uid it may meet must be named in the instructors' container.
+    refresh_instructors_passwd(course)
     uids = dict(Student.objects.filter(uid__isnull=False).values_list("name", "uid"))
     exchange_fd = layout.open_dir(layout.exchange_dir(course))
     inbound_fd = layout.open_dir("inbound", exchange_fd)

@@ -9,7 +9,6 @@ from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.spawn import SpawnError, ensure_running
 from nbhosting.courses.models import Course
 from nbhosting.exchange import check, gradebook, layout
-from nbhosting.exchange.containers import refresh_instructors_passwd
 from nbhosting.exchange.models import NbgraderCourse
 from nbhosting.gateway.pages import error_page
 from nbhosting.names import InvalidName, validate_course
@@ -47,7 +46,6 @@ def _open(nbgrader: NbgraderCourse):
     course: Course = nbgrader.course
     identity = layout.ensure(course)
     check.run(nbgrader)
-    refresh_instructors_passwd(course)
     ready = ensure_running(course, identity)
     try:
         gradebook.sync_roster(nbgrader)

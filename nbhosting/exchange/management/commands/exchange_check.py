@@ -20,7 +20,12 @@ class Command(BaseCommand):
             targets = [get_nbgrader(name) for name in courses] or list(
                 NbgraderCourse.objects.filter(enabled=True).select_related("course"))
             for nbgrader in targets:
-                self.report(nbgrader)
+                try:
+                    self.report(nbgrader)
+                except CommandError as exc:
+                    if not every:
+                        raise
+                    self.stderr.write(str(exc))  # the loop goes on for the other courses
             if not every:
                 return
             time.sleep(every)
