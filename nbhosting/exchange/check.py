@@ -11,10 +11,13 @@ it is anything else: a spoof, over the course's size limit, holding symlinks or 
 It runs as root on folders that students and instructors write, so it works through descriptors
 opened without following symlinks, renames within one filesystem, and never reads file contents.
 """
+import fcntl
 import logging
 import os
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from nbhosting.exchange import layout
@@ -93,38 +96,58 @@ def _contents_problem(inbound_fd: int, name: str, uid: int, limit_bytes: int) ->
         os.close(fd)
 
 
+@contextmanager
+def _one_checker(nbgrader: NbgraderCourse) -> Iterator[None]:
+    """The timer and an instructor's open may check the same course at once: one at a time."""
+    with open(layout.generated_dir(nbgrader.course) / "check.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def run(nbgrader: NbgraderCourse) -> list[Verdict]:
     """Checks every submission in the course's drop box; moves each to accepted/ or quarantine/."""
+    layout.ensure(nbgrader.course)
+    with _one_checker(nbgrader):
+        return _check(nbgrader)
+
+
+def _check(nbgrader: NbgraderCourse) -> list[Verdict]:
     course = nbgrader.course
-    layout.ensure(course)
     # Collect checks each owner's name: every uid it may meet must be named in the instructors' container.
     refresh_instructors_passwd(course)
     uids = dict(Student.objects.filter(uid__isnull=False).values_list("name", "uid"))
-    exchange_fd = layout.open_dir(layout.exchange_dir(course))
-    inbound_fd = layout.open_dir("inbound", exchange_fd)
-    accepted_fd = layout.open_dir("accepted", exchange_fd)
-    quarantine_fd = layout.open_dir(layout.course_dir(course) / "quarantine")
     verdicts = []
-    try:
+    with ExitStack() as fds:
+        def opened(path, dir_fd=None) -> int:
+            fd = layout.open_dir(path, dir_fd)
+            fds.callback(os.close, fd)
+            return fd
+
+        exchange_fd = opened(layout.exchange_dir(course))
+        inbound_fd, accepted_fd = opened("inbound", exchange_fd), opened("accepted", exchange_fd)
+        quarantine_fd = opened(layout.course_dir(course) / "quarantine")
         for name in sorted(os.listdir(inbound_fd)):
             try:
-                reason = judge(inbound_fd, name, nbgrader.size_limit_bytes, uids)
+                verdict = _settle(inbound_fd, accepted_fd, quarantine_fd, name, nbgrader.size_limit_bytes, uids)
             except Pending:
                 continue
             except FileNotFoundError:
                 continue  # its author removed it meanwhile
-            if not reason and _free(accepted_fd, name):
-                os.rename(name, name, src_dir_fd=inbound_fd, dst_dir_fd=accepted_fd)
-                verdicts.append(Verdict(name, accepted=True))
-                continue
-            reason = reason or "has the name of a submission already accepted"
-            _quarantine(inbound_fd, quarantine_fd, name, reason)
-            log.warning("%s: quarantined %s: it %s", course.name, name, reason)
-            verdicts.append(Verdict(name, accepted=False, reason=reason))
-    finally:
-        for fd in (exchange_fd, inbound_fd, accepted_fd, quarantine_fd):
-            os.close(fd)
+            if not verdict.accepted:
+                log.warning("%s: quarantined %s: it %s", course.name, name, verdict.reason)
+            verdicts.append(verdict)
     return verdicts
+
+
+def _settle(inbound_fd: int, accepted_fd: int, quarantine_fd: int, name: str, limit: int,
+            uids: dict[str, int]) -> Verdict:
+    reason = judge(inbound_fd, name, limit, uids)
+    if not reason and _free(accepted_fd, name):
+        os.rename(name, name, src_dir_fd=inbound_fd, dst_dir_fd=accepted_fd)
+        return Verdict(name, accepted=True)
+    reason = reason or "has the name of a submission already accepted"
+    _quarantine(inbound_fd, quarantine_fd, name, reason)
+    return Verdict(name, accepted=False, reason=reason)
 
 
 def _free(dir_fd: int, name: str) -> bool:
