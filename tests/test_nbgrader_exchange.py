@@ -3,11 +3,13 @@ the right uid in the right container, and every isolation and tamper check of th
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 
 import pytest
 import requests
+import websocket
 
 from tests.stack import make_repo
 
@@ -16,6 +18,8 @@ OTHER = "nbg2"
 EXCHANGE = f"/srv/nbgrader/exchange/{COURSE}"
 REFERER = {"Referer": "http://lms.example.org/course"}
 PASSWORD = "s3cret-pass-phrase"
+# The default image built from this tree's images/default (its terminals find nbgrader on PATH).
+IMAGE = os.environ.get("NBH_TEST_NBGRADER_IMAGE", "localhost/nbhosting/default:issue4")
 
 
 def nbgrader_cell(source: str, **meta) -> dict:
@@ -51,7 +55,8 @@ class Box:
         return proc
 
     def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.run("nbgrader", *args, check=check)
+        """As typed in a Jupyter terminal, which is a login shell: /etc/profile sets its PATH."""
+        return self.run("sh", "-l", "-c", 'nbgrader "$@"', "nbgrader", *args, check=check)
 
 
 def login(stack, username: str) -> requests.Session:
@@ -73,8 +78,8 @@ def make_user(stack, username: str) -> None:
 @pytest.fixture(scope="module")
 def course(stack):
     repo = make_repo(stack.base / "nbgrader-repo")
-    stack.course(COURSE, repo, "--trust", "legacy")
-    stack.course(OTHER, repo, "--trust", "legacy")
+    stack.course(COURSE, repo, "--trust", "legacy", "--image", IMAGE)
+    stack.course(OTHER, repo, "--trust", "legacy", "--image", IMAGE)
     for name in (COURSE, OTHER):
         stack.nbh("course-nbgrader", name, "on", "--size-limit", "200k")
     for user in ("teacher", "outsider", "teacher2"):
@@ -200,10 +205,29 @@ def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, t
     assert bob.run("ls", f"{EXCHANGE}/feedback", check=False).returncode != 0
 
 
-def test_servers_get_the_nbgrader_extensions_of_their_role(stack, students, teacher):
+def in_terminal(server: str, command: str, timeout: float = 90) -> str:
+    """Types a command in a real Jupyter terminal of the server, through nginx; returns the screen."""
+    name = requests.post(server + "api/terminals", timeout=30).json()["name"]
+    ws = websocket.create_connection(server.replace("http://", "ws://") + f"terminals/websocket/{name}",
+                                     timeout=timeout, origin="/".join(server.split("/")[:3]))
+    try:
+        ws.send(json.dumps(["stdin", f"{command}; echo END-$((40+2))\r"]))
+        screen = ""
+        while "END-42" not in screen:
+            kind, *payload = json.loads(ws.recv())
+            screen += payload[0] if kind == "stdout" else ""
+        return screen
+    finally:
+        ws.close()
+        requests.delete(server + f"api/terminals/{name}", timeout=30)
+
+
+def test_student_terminal_and_servers_get_the_nbgrader_of_their_role(stack, students, teacher):
     alice, _ = students
     secret = stack.query("SELECT secret FROM containers_container WHERE name = ?", alice.name)[0][0]
     student_url = f"{stack.url}/c/{secret}/"
+    # Stock nbgrader, no flags, in a Jupyter terminal (a login shell): the released ps1 is listed.
+    assert re.search(r"nbg ps1", in_terminal(student_url, "nbgrader list 2>&1"))
     assert requests.get(student_url + "formgrader", timeout=60).status_code == 404
     listed = requests.get(student_url + "assignments", params={"course_id": COURSE}, timeout=60)
     assert listed.status_code == 200 and listed.json()["success"]

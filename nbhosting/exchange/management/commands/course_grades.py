@@ -2,7 +2,7 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
-from nbhosting.exchange.gradebook import GradebookError, grades
+from nbhosting.exchange.gradebook import GradebookError, grades, sync_roster
 from nbhosting.exchange.management.commands._course import get_nbgrader
 
 COLUMNS = ("student", "first_name", "last_name", "email", "assignment", "score", "max_score")
@@ -18,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, course, **options):
         nbgrader = get_nbgrader(course)
         try:
+            sync_roster(nbgrader)  # every student who opened the course has a row, submitted or not
             rows = grades(nbgrader.course)
         except GradebookError as exc:
             raise CommandError(str(exc)) from None
