@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
 from nbhosting.containers.lease import LeaseTimeout
-from nbhosting.containers.spawn import SpawnError, ensure_running
+from nbhosting.containers.spawn import Ready, SpawnError, ensure_running
 from nbhosting.courses.models import Course
 from nbhosting.exchange import check, gradebook, layout
 from nbhosting.exchange.models import NbgraderCourse
@@ -40,7 +40,7 @@ def workspace(request: HttpRequest, course: str) -> HttpResponse:
     return HttpResponseRedirect(ready.container.base_url + LANDING)
 
 
-def _open(nbgrader: NbgraderCourse):
+def _open(nbgrader: NbgraderCourse) -> Ready:
     """Before the instructors look: vet the drop box, name every student's uid, start the server,
     and put every student who opened the course in the gradebook."""
     course: Course = nbgrader.course

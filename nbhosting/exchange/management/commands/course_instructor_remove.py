@@ -23,5 +23,5 @@ class Command(BaseCommand):
         try:
             revoke_instructors_server(course)
         except BackendError as exc:
-            raise CommandError(f"{username} removed, but the instructors' server could not be stopped: {exc}")
+            raise CommandError(f"{username} removed, but the instructors' server could not be stopped: {exc}") from None
         self.stdout.write(f"{username} is no longer an instructor of {course.name}")

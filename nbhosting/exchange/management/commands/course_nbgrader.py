@@ -31,9 +31,10 @@ class Command(BaseCommand):
 
     def handle(self, course, state, size_limit, force, **options):
         course = get_course(course)
+        limit = size_kb(size_limit) if size_limit else None  # refused before anything is made
         nbgrader, _ = NbgraderCourse.objects.get_or_create(course=course)
-        if size_limit:
-            nbgrader.size_limit_kb = size_kb(size_limit)
+        if limit:
+            nbgrader.size_limit_kb = limit
         changed = state is not None and nbgrader.enabled != (state == "on")
         if changed:
             try:
