@@ -162,7 +162,7 @@ def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, t
 
     # The exchange check accepts the genuine submissions and quarantines the two others.
     report = stack.nbh("exchange-check", COURSE).stdout
-    assert len(re.findall(r"^nbg: accepted (alice|bob)\+ps1\+", report, re.M)) == 2, report
+    assert len(re.findall(r"^nbg: accepted (alice|bob)\+ps1\+", report, re.MULTILINE)) == 2, report
     assert re.search(r"QUARANTINED alice\+ps1\+.+: it names alice but was submitted by bob", report), report
     assert re.search(r"QUARANTINED bob\+ps1\+.+: it is over the course's size limit", report), report
     assert inbound(stack) == []
@@ -170,7 +170,10 @@ def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, t
     assert "submitted by bob" in why and "size limit" in why
 
     # 3. Collect and autograde: Alice's own work is collected, not Bob's spoof; A scores more than B.
-    teacher.nbgrader("collect", "ps1")
+    collected = teacher.nbgrader("collect", "ps1")
+    # collect's own owner check passes: the instructors' container names every student's uid.
+    assert "Collecting submission: alice ps1" in collected.stderr
+    assert "claims to be submitted by" not in collected.stdout + collected.stderr
     assert "return a + b" in teacher.run("cat", f"{COURSE}/submitted/alice/ps1/ps1.ipynb").stdout
     assert "return a + b" not in teacher.run("cat", f"{COURSE}/submitted/bob/ps1/ps1.ipynb").stdout
     teacher.nbgrader("autograde", "ps1")
@@ -184,7 +187,7 @@ def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, t
     text = listing.stdout + listing.stderr
     assert "alice (Liddell, Alice) -- alice@example.org" in text
     assert "carol (Kettle, Carol) -- carol@example.org" in text
-    assert re.search(r"^bob \(None, None\)", text, re.M), text
+    assert re.search(r"^bob \(None, None\)", text, re.MULTILINE), text
     students = requests.get(teacher.url + "formgrader/api/students", timeout=60).json()
     assert {s["id"] for s in students} == {"alice", "bob", "carol"}
 
