@@ -41,6 +41,8 @@ step "services"
 start_gunicorn
 configure_nginx
 start_autopull
+start_loop exchange-check exchange-check --every 20
+echo "the nbgrader exchange check runs every 20 seconds"
 
 step "demo course"
 create_demo_course

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "nbhosting.gateway",
     "nbhosting.stats",
     "nbhosting.dashboard",
+    "nbhosting.exchange",
 ]
 
 MIDDLEWARE = [
@@ -151,3 +152,6 @@ NBH_LEGACY_REFERERS = env_list("NBH_LEGACY_REFERERS")
 NBH_DEV_LOOPBACK = env_bool("NBH_DEV_LOOPBACK")
 # Sites allowed to frame the gateway and the notebooks (CSP frame-ancestors sources).
 NBH_FRAME_ANCESTORS = env_list("NBH_FRAME_ANCESTORS", "'self'")
+
+# nbgrader courses: the default submission size limit, in kilobytes (nbgrader's own unit).
+NBH_SUBMISSION_LIMIT_KB = int(os.environ.get("NBH_SUBMISSION_LIMIT_KB", "20000"))

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from nbhosting.exchange import views as exchange
 from nbhosting.gateway import views as gateway
 
 # <course>/<notebook path, may hold slashes>/<student>; any character matches, even a newline,
@@ -12,6 +13,7 @@ urlpatterns = [
     re_path(r"^ipythonExercice/" + OPEN, gateway.lazy_copy, name="ipython-exercice"),
     re_path(r"^notebookGitRepo/" + OPEN, gateway.git_repo, name="git-repo"),
     re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", gateway.gone, name="gone"),
+    path("instructor/<str:course>/", exchange.workspace, name="instructor-workspace"),
     path("admin/", admin.site.urls),
     path("staff/", include("nbhosting.dashboard.urls")),
 ]

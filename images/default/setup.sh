@@ -18,6 +18,12 @@ fi
 settings=$("$py" -c 'import sys; print(sys.prefix)')/share/jupyter/lab/settings
 mkdir -p "$settings"
 cp /tmp/nbh/lab-overrides.json "$settings/overrides.json"
+# Jupyter's terminals are login shells, and Debian's /etc/profile resets PATH: keep Jupyter's
+# Python first for every uid, or `nbgrader` (and the `alembic` it runs) is not found there.
+bindir=$(dirname "$py")
+cat > /etc/profile.d/nbhosting-jupyter.sh <<PROFILE
+case ":\$PATH:" in *":$bindir:"*) ;; *) PATH="$bindir:\$PATH"; export PATH ;; esac
+PROFILE
 # The student's uid has no passwd entry; git would otherwise refuse the read-only course mount.
 git config --system safe.directory '*'
 mkdir -p /home/jovyan && chmod 1777 /home/jovyan

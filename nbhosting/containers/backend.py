@@ -21,6 +21,14 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class Tmpfs:
+    """A small folder in memory, private to one container (e.g. a 1777 root to mount things under)."""
+    target: str
+    mode: str = "1777"
+    size: str = "1m"
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     name: str
     image: str
@@ -34,6 +42,7 @@ class ContainerSpec:
     memory: str = "1g"
     cpus: float = 1.0
     pids: int = 512
+    tmpfs: list[Tmpfs] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -65,3 +74,5 @@ class Backend(Protocol):
     def image_id(self, image: str) -> str | None: ...
 
     def logs(self, name: str, lines: int = 20) -> str: ...
+
+    def run(self, spec: ContainerSpec) -> str: ...

@@ -47,6 +47,13 @@ def _info(container: Any) -> ContainerInfo:
     )
 
 
+def _text(output: Any) -> str:
+    """podman-py gives logs as bytes or as an iterator of chunks, depending on its version."""
+    if isinstance(output, (bytes, bytearray)):
+        return output.decode(errors="replace")
+    return b"".join(output).decode(errors="replace")
+
+
 class PodmanBackend:
     def __init__(self, url: str | None = None, timeout: int | None = None) -> None:
         self.url = url or settings.NBH_PODMAN_URL
@@ -76,6 +83,9 @@ class PodmanBackend:
                 mounts=[
                     {"type": "bind", "source": str(m.source), "target": m.target, "read_only": m.read_only}
                     for m in spec.mounts
+                ] + [
+                    {"type": "tmpfs", "source": "tmpfs", "target": t.target, "mode": t.mode, "size": t.size}
+                    for t in spec.tmpfs
                 ],
                 network_mode="bridge" if spec.network else "none",
                 cap_drop=["ALL"],
@@ -134,9 +144,28 @@ class PodmanBackend:
                 output = client.containers.get(name).logs(tail=lines, stream=False)
             except podman.errors.NotFound:
                 return ""
-            if isinstance(output, (bytes, bytearray)):
-                return output.decode(errors="replace")
-            return b"".join(output).decode(errors="replace")
+            return _text(output)
+
+    def run(self, spec: ContainerSpec) -> str:
+        """A one-shot container: runs the spec's command to its end, returns what it printed on
+        stdout, and is removed whatever happens. A non-zero exit is a BackendError with stderr."""
+        self.create(spec)
+        try:
+            return self._run_created(spec.name)
+        finally:
+            self.remove(spec.name)
+
+    @_engine_errors
+    def _run_created(self, name: str) -> str:
+        with self._client() as client:
+            container = client.containers.get(name)
+            container.start()
+            status = container.wait()
+            output = _text(container.logs(stdout=True, stderr=False, stream=False))
+            if status != 0:
+                errors = _text(container.logs(stdout=False, stderr=True, stream=False))
+                raise BackendError(f"{name} exited with {status}: {errors[-800:]}")
+            return output
 
 
 @functools.cache

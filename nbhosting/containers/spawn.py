@@ -15,6 +15,7 @@ from nbhosting.containers.lease import lease
 from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend as default_backend
 from nbhosting.courses.models import Course
+from nbhosting.exchange.containers import extras as nbgrader_extras
 from nbhosting.names import container_name
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import COURSE_MOUNT
@@ -56,17 +57,20 @@ def labels(course: Course, student: Student) -> dict[str, str]:
 
 def spec(record: Container) -> ContainerSpec:
     course, student = record.course, record.student
+    extra = nbgrader_extras(course, student)  # nothing unless the course uses nbgrader
     return ContainerSpec(
         name=record.name,
         image=course.image_name,
-        command=jupyter.command(record.base_url),
+        command=jupyter.command(record.base_url, extra.jupyter_args),
         uid=student.uid,
         gid=student.gid,
         mounts=[
             Mount(ensure_workspace(course, student), jupyter.HOME),
             Mount(course.repo_dir, COURSE_MOUNT, read_only=True),
             Mount(record.socket_dir, os.path.dirname(jupyter.SOCKET_IN_CONTAINER)),
+            *extra.mounts,
         ],
+        tmpfs=extra.tmpfs,
         environment={"HOME": jupyter.HOME, "USER": student.name, "NBH_COURSE": course.name},
         labels=labels(course, student),
         network=course.network,

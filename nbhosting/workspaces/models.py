@@ -25,10 +25,15 @@ class Student(models.Model):
 
 
 def get_or_create_student(name: str) -> Student:
-    """The student's row with a uid. Concurrent first opens converge on one row: the unique name
-    makes the losers of the insert race read the winner's row, and uid = base + primary key is
-    collision-free without any lock."""
-    validate_student(name)
+    """The row of a student id that came from an LMS or a command line, with its uid."""
+    return get_or_create_account(validate_student(name))
+
+
+def get_or_create_account(name: str) -> Student:
+    """The row with a uid, for a student or for an identity the platform names itself (such as a
+    course's instructors, named outside the student grammar so that no LMS id can take it).
+    Concurrent first opens converge on one row: the unique name makes the losers of the insert
+    race read the winner's row, and uid = base + primary key is collision-free without any lock."""
     student = Student.objects.filter(name=name).first()
     if student is None:
         try:

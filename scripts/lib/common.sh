@@ -153,6 +153,20 @@ start_autopull() {
     echo "autopull runs every 5 minutes"
 }
 
+# A long-running nbh loop: a systemd unit where systemd runs, a background daemon otherwise.
+start_loop() {
+    local name=$1; shift
+    if has_systemd; then
+        sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g" "$src/systemd/nbhosting-$name.service" \
+            > "/etc/systemd/system/nbhosting-$name.service"
+        systemctl daemon-reload
+        systemctl enable nbhosting-$name.service > /dev/null
+        systemctl restart nbhosting-$name.service
+    else
+        start_daemon "$name" "$src/scripts/nbh" "$@"
+    fi
+}
+
 configure_nginx() {
     nbh nginx-config --out /etc/nginx/sites-available/nbhosting.conf > /dev/null
     ln -sf /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf

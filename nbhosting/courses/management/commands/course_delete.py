@@ -8,10 +8,12 @@ from nbhosting.cli import NbhCommand
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import labels_of_course
 from nbhosting.courses.models import Course
+from nbhosting.exchange import layout
 
 
 class Command(NbhCommand):
-    help = "Delete a course. Its repo and the students' workspaces are archived, never destroyed."
+    help = ("Delete a course. Its repo, the students' workspaces and its nbgrader exchange and course "
+            "directory are archived, never destroyed.")
 
     def add_arguments(self, parser):
         parser.add_argument("name")
@@ -31,7 +33,9 @@ class Command(NbhCommand):
         archive = settings.DATA_ROOT / "archive" / f"{name}-{timezone.now():%Y%m%d-%H%M%S}"
         archive.mkdir(parents=True)
         archive.parent.chmod(0o700)
-        for kept_as, folder in (("course", course.repo_dir.parent), ("workspaces", course.workspaces_dir)):
+        folders = (("course", course.repo_dir.parent), ("workspaces", course.workspaces_dir),
+                   ("exchange", layout.exchange_dir(course)), ("nbgrader", layout.course_dir(course)))
+        for kept_as, folder in folders:
             if folder.exists():
                 shutil.move(folder, archive / kept_as)
         course.delete()

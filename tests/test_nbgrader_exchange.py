@@ -1,0 +1,313 @@
+"""nbgrader through the platform's exchange: real containers, real nbgrader, each command run as
+the right uid in the right container, and every isolation and tamper check of the design."""
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import requests
+import websocket
+
+from tests.stack import make_repo
+
+COURSE = "nbg"
+OTHER = "nbg2"
+EXCHANGE = f"/srv/nbgrader/exchange/{COURSE}"
+REFERER = {"Referer": "http://lms.example.org/course"}
+PASSWORD = "s3cret-pass-phrase"
+# The default image built from this tree's images/default (its terminals find nbgrader on PATH).
+IMAGE = os.environ.get("NBH_DEFAULT_IMAGE", "localhost/nbhosting/default:latest")
+
+
+def nbgrader_cell(source: str, **meta) -> dict:
+    return {"cell_type": "code", "execution_count": None, "outputs": [], "source": source,
+            "metadata": {"nbgrader": {"schema_version": 3, "task": False, **meta}}}
+
+
+PS1 = {
+    "nbformat": 4, "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "cells": [
+        nbgrader_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
+                      grade=False, solution=True, locked=False, grade_id="answer"),
+        nbgrader_cell("assert add(1, 2) == 3", grade=True, solution=False, locked=True, points=2,
+                      grade_id="test_add"),
+    ],
+}
+
+
+class Box:
+    """One running container, and commands run in it as its own uid."""
+
+    def __init__(self, stack, student: str) -> None:
+        self.name = f"{COURSE}-x-{student}"
+        self.uid = stack.query("SELECT uid FROM workspaces_student WHERE name = ?", student)[0][0]
+
+    def run(self, *command: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            ["podman", "exec", "-i", "--user", f"{self.uid}:{self.uid}", "-w", "/home/jovyan", self.name, *command],
+            input=stdin, capture_output=True, text=True, timeout=300)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} in {self.name} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """As typed in a Jupyter terminal, which is a login shell: /etc/profile sets its PATH."""
+        return self.run("sh", "-l", "-c", 'nbgrader "$@"', "nbgrader", *args, check=check)
+
+
+def login(stack, username: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{stack.url}/staff/login/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+    answer = session.post(f"{stack.url}/staff/login/", timeout=30, allow_redirects=False,
+                          data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token})
+    assert answer.status_code == 302, "login refused"
+    return session
+
+
+def make_user(stack, username: str) -> None:
+    code = ("from django.contrib.auth.models import User; "
+            f"User.objects.create_user({username!r}, password={PASSWORD!r})")
+    stack.nbh("shell", "-c", code)
+
+
+@pytest.fixture(scope="module")
+def course(stack):
+    repo = make_repo(stack.base / "nbgrader-repo")
+    stack.course(COURSE, repo, "--trust", "legacy", "--image", IMAGE)
+    stack.course(OTHER, repo, "--trust", "legacy", "--image", IMAGE)
+    for name in (COURSE, OTHER):
+        stack.nbh("course-nbgrader", name, "on", "--size-limit", "200k")
+    for user in ("teacher", "outsider", "teacher2"):
+        make_user(stack, user)
+    stack.nbh("course-instructor-add", COURSE, "teacher")
+    stack.nbh("course-instructor-add", OTHER, "teacher2")
+    return COURSE
+
+
+@pytest.fixture(scope="module")
+def students(stack, course):
+    """Alice and Bob open the course from the LMS: their containers run with the exchange."""
+    for student in ("alice", "bob"):
+        r = requests.get(f"{stack.url}/notebookLazyCopy/{course}/intro/{student}", headers=REFERER,
+                         allow_redirects=False, timeout=300)
+        assert r.status_code == 302, r.text
+    return Box(stack, "alice"), Box(stack, "bob")
+
+
+@pytest.fixture(scope="module")
+def teacher(stack, students):
+    """The instructor opens the workspace through the site's login, as a person would."""
+    session = login(stack, "teacher")
+    r = session.get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=300)
+    assert r.status_code == 302, r.text
+    assert re.fullmatch(r"/c/[A-Za-z0-9_-]{43}/formgrader", r.headers["Location"])
+    box = Box(stack, f"_instructors-{COURSE}")
+    box.url = stack.url + r.headers["Location"].removesuffix("formgrader")
+    return box
+
+
+def inbound(stack) -> list[str]:
+    return sorted(p.name for p in (stack.data / "exchange" / COURSE / "inbound").iterdir())
+
+
+def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, teacher):
+    alice, bob = students
+
+    # 1. The instructor writes ps1 (one autograded cell) and releases it, with no flags.
+    teacher.run("mkdir", "-p", f"{COURSE}/source/ps1")
+    teacher.run("sh", "-c", f"cat > {COURSE}/source/ps1/ps1.ipynb", stdin=json.dumps(PS1))
+    teacher.nbgrader("generate_assignment", "ps1")
+    teacher.nbgrader("release_assignment", "ps1")
+    assert "ps1" in teacher.run("ls", f"{EXCHANGE}/outbound").stdout
+
+    # 2. Both students see it and fetch it; only Alice solves it; both submit.
+    assert "nbg ps1" in alice.nbgrader("list").stderr + alice.nbgrader("list").stdout
+    for box in (alice, bob):
+        box.nbgrader("fetch_assignment", "ps1")
+    notebook = alice.run("cat", "ps1/ps1.ipynb").stdout
+    assert "raise NotImplementedError()" in notebook and "return a + b" not in notebook
+    alice.run("sed", "-i", "s/raise NotImplementedError()/return a + b/", "ps1/ps1.ipynb")
+    for box in (alice, bob):
+        box.nbgrader("submit", "ps1")
+    names = inbound(stack)
+    assert [n.split("+")[0] for n in names] == ["alice", "bob"]  # recorded under their own ids
+
+    # Students can never list inbound, read the feedback folder, or write outbound.
+    assert bob.run("ls", f"{EXCHANGE}/inbound", check=False).returncode != 0
+    assert bob.run("ls", f"{EXCHANGE}/feedback", check=False).returncode != 0
+    assert bob.run("touch", f"{EXCHANGE}/outbound/x", check=False).returncode != 0
+    assert bob.run("mkdir", f"{EXCHANGE}/outbound/ps2", check=False).returncode != 0
+    assert bob.run("rm", "-rf", f"{EXCHANGE}/outbound/ps1", check=False).returncode != 0
+    assert bob.run("mv", f"{EXCHANGE}/inbound/{names[0]}", f"{EXCHANGE}/inbound/x", check=False).returncode != 0
+    assert bob.run("ls", f"{EXCHANGE}/accepted", check=False).returncode != 0
+    assert "alice" not in bob.run("cat", "/etc/passwd").stdout  # nor anyone's id but his own
+
+    # Spoof: Bob submits his (unsolved) notebook in Alice's name, after her.
+    bob.nbgrader("submit", "ps1", "--student=alice")
+    # Oversize: refused by nbgrader before anything lands in inbound ...
+    bob.run("dd", "if=/dev/urandom", "of=ps1/big.bin", "bs=1000", "count=300")
+    before = inbound(stack)
+    refused = bob.nbgrader("submit", "ps1", check=False)
+    assert refused.returncode != 0 and "Directory size is too big" in refused.stdout + refused.stderr
+    assert inbound(stack) == before
+    # ... and quarantined by the platform when a student bypasses nbgrader's own check.
+    bob.nbgrader("submit", "ps1", "--CourseDirectory.max_dir_size=100000")
+    bob.run("rm", "ps1/big.bin")
+    assert len(inbound(stack)) == 4
+
+    # The exchange check accepts the genuine submissions and quarantines the two others.
+    report = stack.nbh("exchange-check", COURSE).stdout
+    assert len(re.findall(r"^nbg: accepted (alice|bob)\+ps1\+", report, re.MULTILINE)) == 2, report
+    assert re.search(r"QUARANTINED alice\+ps1\+.+: it names alice but was submitted by bob", report), report
+    assert re.search(r"QUARANTINED bob\+ps1\+.+: it is over the course's size limit", report), report
+    assert inbound(stack) == []
+    why = teacher.run("sh", "-c", f"cat {COURSE}/quarantine/*.why").stdout
+    assert "submitted by bob" in why and "size limit" in why
+
+    # 3. Collect and autograde: Alice's own work is collected, not Bob's spoof; A scores more than B.
+    collected = teacher.nbgrader("collect", "ps1")
+    # collect's own owner check passes: the instructors' container names every student's uid.
+    assert "Collecting submission: alice ps1" in collected.stderr
+    assert "claims to be submitted by" not in collected.stdout + collected.stderr
+    assert "return a + b" in teacher.run("cat", f"{COURSE}/submitted/alice/ps1/ps1.ipynb").stdout
+    assert "return a + b" not in teacher.run("cat", f"{COURSE}/submitted/bob/ps1/ps1.ipynb").stdout
+    teacher.nbgrader("autograde", "ps1")
+
+    # Roster: a CSV import shows in the gradebook, beside the students who opened the course.
+    roster = stack.base / "roster.csv"
+    roster.write_text("id,first_name,last_name,email\nalice,Alice,Liddell,alice@example.org\n"
+                      "carol,Carol,Kettle,carol@example.org\n")
+    assert "1 student(s) added, 1 updated" in stack.nbh("course-roster-import", COURSE, str(roster)).stdout
+    listing = teacher.nbgrader("db", "student", "list")
+    text = listing.stdout + listing.stderr
+    assert "alice (Liddell, Alice) -- alice@example.org" in text
+    assert "carol (Kettle, Carol) -- carol@example.org" in text
+    assert re.search(r"^bob \(None, None\)", text, re.MULTILINE), text
+    students = requests.get(teacher.url + "formgrader/api/students", timeout=60).json()
+    assert {s["id"] for s in students} == {"alice", "bob", "carol"}
+
+    # Grades out: the right numbers per student.
+    rows = list(csv.DictReader(io.StringIO(stack.nbh("course-grades", COURSE, "--csv").stdout)))
+    scores = {r["student"]: r["score"] for r in rows if r["assignment"] == "ps1"}
+    assert scores == {"alice": "2.0", "bob": "0.0", "carol": ""}
+    assert all(r["max_score"] == "2.0" for r in rows)
+    assert next(r for r in rows if r["student"] == "alice")["email"] == "alice@example.org"
+
+    # 4. Feedback generated and released; 5. each student fetches their own, with their own score.
+    teacher.nbgrader("generate_feedback", "ps1")
+    teacher.nbgrader("release_feedback", "ps1")
+    for box, score in ((alice, "2"), (bob, "0")):
+        box.nbgrader("fetch_feedback", "ps1")
+        html = box.run("sh", "-c", "cat ps1/feedback/*/ps1.html").stdout
+        assert re.search(rf"Score:\s*{score}(\.0)?\s*/\s*2", html), html[:2000]
+    assert bob.run("ls", f"{EXCHANGE}/feedback", check=False).returncode != 0
+
+
+def in_terminal(server: str, command: str, timeout: float = 90) -> str:
+    """Types a command in a real Jupyter terminal of the server, through nginx; returns the screen."""
+    name = requests.post(server + "api/terminals", timeout=30).json()["name"]
+    ws = websocket.create_connection(server.replace("http://", "ws://") + f"terminals/websocket/{name}",
+                                     timeout=timeout, origin="/".join(server.split("/")[:3]))
+    try:
+        ws.send(json.dumps(["stdin", f"{command}; echo END-$((40+2))\r"]))
+        screen = ""
+        while "END-42" not in screen:
+            kind, *payload = json.loads(ws.recv())
+            screen += payload[0] if kind == "stdout" else ""
+        return screen
+    finally:
+        ws.close()
+        requests.delete(server + f"api/terminals/{name}", timeout=30)
+
+
+def test_student_terminal_and_servers_get_the_nbgrader_of_their_role(stack, students, teacher):
+    alice, _ = students
+    secret = stack.query("SELECT secret FROM containers_container WHERE name = ?", alice.name)[0][0]
+    student_url = f"{stack.url}/c/{secret}/"
+    # Stock nbgrader, no flags, in a Jupyter terminal (a login shell): the released ps1 is listed.
+    assert re.search(r"nbg ps1", in_terminal(student_url, "nbgrader list 2>&1"))
+    assert requests.get(student_url + "formgrader", timeout=60).status_code == 404
+    listed = requests.get(student_url + "assignments", params={"course_id": COURSE}, timeout=60)
+    assert listed.status_code == 200 and listed.json()["success"]
+    assert requests.get(teacher.url + "formgrader", timeout=60).status_code == 200
+
+
+def test_instructor_signs_in_and_sees_the_roster_in_formgrader(stack, teacher):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{stack.url}/instructor/{COURSE}/")
+            assert "/staff/login/" in page.url
+            page.fill("#id_username", "teacher")
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]", no_wait_after=True)
+            page.get_by_text("Manage Assignments").first.wait_for(timeout=120_000)
+            assert re.fullmatch(r"http://[^/]+/c/[A-Za-z0-9_-]{43}/formgrader/manage_assignments", page.url)
+            page.goto(page.url.replace("manage_assignments", "manage_students"), wait_until="domcontentloaded")
+            page.get_by_text("Liddell").first.wait_for(timeout=60_000)
+            assert "carol@example.org" in page.content()
+        finally:
+            browser.close()
+
+
+def test_instructor_workspace_needs_an_instructor_of_that_course(stack, course, teacher):
+    anonymous = requests.get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=30)
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/staff/login/")
+    outsider = login(stack, "outsider").get(f"{stack.url}/instructor/{COURSE}/", timeout=30)
+    assert outsider.status_code == 403 and "not an instructor" in outsider.text
+    # An instructor of one course has nothing of another: no workspace, no mount.
+    elsewhere = login(stack, "teacher").get(f"{stack.url}/instructor/{OTHER}/", timeout=30)
+    assert elsewhere.status_code == 403
+    assert teacher.run("ls", f"/srv/nbgrader/exchange/{OTHER}", check=False).returncode != 0
+    assert login(stack, "teacher").get(f"{stack.url}/instructor/..%2Fx/", timeout=30).status_code in (400, 404)
+
+    # A removed instructor loses the workspace, and the grading server's URL they knew.
+    stack.nbh("course-instructor-add", COURSE, "teacher2")
+    known = login(stack, "teacher2").get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=300)
+    assert known.headers["Location"] == teacher.url.removeprefix(stack.url) + "formgrader"
+    stack.nbh("course-instructor-remove", COURSE, "teacher2")
+    assert requests.get(teacher.url + "api/status", timeout=30).status_code == 404
+    assert login(stack, "teacher2").get(f"{stack.url}/instructor/{COURSE}/", timeout=30).status_code == 403
+
+
+def test_bad_admin_input_is_refused_with_one_clear_line(stack, course, tmp_path):
+    cases = [
+        (["course-nbgrader", "nope", "on"], "no course named nope"),
+        (["course-nbgrader", COURSE, "--size-limit", "lots"], "invalid size 'lots'"),
+        (["course-instructor-add", COURSE, "nobody-here"], "no user named nobody-here"),
+        (["course-instructor-remove", COURSE, "outsider"], "outsider is not an instructor of nbg"),
+        (["course-roster-import", COURSE, str(tmp_path / "missing.csv")], "cannot read"),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,email\nok,ok@example.org\n../etc,x@example.org\n")
+    cases.append((["course-roster-import", COURSE, str(bad)], "line 3: invalid student id '../etc'"))
+    for args, message in cases:
+        proc = stack.nbh(*args, check=False)
+        assert proc.returncode != 0 and message in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    assert not stack.query("SELECT 1 FROM auth_user WHERE username = 'nobody-here'")
+
+
+def test_turning_nbgrader_off_keeps_data_and_delete_archives_it(stack, course, teacher):
+    stack.nbh("course-nbgrader", COURSE, "off", "--force")
+    assert stack.podman_names() == [] or not any(n.startswith(f"{COURSE}-x-") for n in stack.podman_names())
+    assert (stack.data / "exchange" / COURSE / "outbound" / "ps1" / "ps1.ipynb").is_file()
+    assert (stack.data / "nbgrader" / COURSE / "gradebook.db").is_file()
+    off = login(stack, "teacher").get(f"{stack.url}/instructor/{COURSE}/", timeout=30)
+    assert off.status_code == 404
+
+    stack.nbh("course-delete", COURSE, "--force")
+    archived = list((stack.data / "archive").glob(f"{COURSE}-*"))
+    assert len(archived) == 1
+    assert (archived[0] / "exchange" / "outbound" / "ps1").is_dir()
+    assert (archived[0] / "nbgrader" / "gradebook.db").is_file()
+    assert not (stack.data / "exchange" / COURSE).exists()
