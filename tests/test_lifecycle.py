@@ -244,3 +244,21 @@ def test_unknown_labelled_container_and_leftovers_are_cleaned(life):
         assert podman_state(life, other) == "running"  # another instance's: never touched
     finally:
         subprocess.run(["podman", "rm", "-f", "-t", "0", stray, other], capture_output=True)
+
+
+# -- the service -----------------------------------------------------------------------------------
+def test_monitor_service_runs_cycles_until_sigterm(life):
+    """What systemd (or install.sh's start_daemon) runs: a cycle every period, a clean exit on SIGTERM."""
+    cycles = lambda: life.query("SELECT count(*) FROM monitor_cycle")[0][0]  # noqa: E731
+    before = cycles()
+    log = life.base / "monitor.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(Path(__file__).resolve().parent.parent / "scripts" / "nbh-serve"), "monitor"],
+                                env=life.env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: cycles() >= before + 2, 60)
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+    text = log.read_text()
+    assert "monitor started: period 2s" in text and "monitor stopped" in text
