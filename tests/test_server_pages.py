@@ -61,6 +61,18 @@ def test_culled_tab_gets_the_stopped_page_and_its_link_reopens_the_notebook(page
     page.close()
 
 
+def test_open_tab_keeps_its_server_past_t(pages, browser):
+    """A student reading with the tab open is connected, not idle, however long they read."""
+    page = browser.new_page()
+    page.goto(f"{pages.url}/notebookLazyCopy/life/intro.ipynb/reading", referer=REFERER["Referer"])
+    page.wait_for_selector(".jp-Cell", timeout=120_000)
+    time.sleep(8)  # past T (6 s)
+    pages.nbh("monitor", "--once")
+    assert db_state(pages, "reading") == "running"
+    assert podman_state(pages, name_of("reading")) == "running"
+    page.close()
+
+
 def test_student_stops_own_server_after_confirming(pages, browser):
     server = open_notebook(pages, "stopper")
     secret = server.rstrip("/").split("/")[-1]

@@ -31,13 +31,17 @@ def stop(record: Container, backend: Backend, reason: str, *, wait: float = 0,
          idle_seconds: int | None = None, unopened_since: datetime | None = None) -> bool:
     """SIGTERM, then a kill after the grace period; the workspace is untouched. With
     `unopened_since`, gives up if the student opened the server since the decision was made.
-    Returns False when the pair is busy (a start in progress) or was opened meanwhile."""
+    Returns False when the pair is busy (a start in progress), was opened meanwhile, or has no
+    container to stop."""
     try:
         with lease(record, wait=wait):
             record.refresh_from_db()
             if unopened_since is not None and record.last_open and record.last_open > unopened_since:
                 log.info("kept %s: opened while the monitor was deciding", record.name)
                 return False
+            if backend.status(record.name) is None:
+                Container.objects.filter(pk=record.pk).update(state=State.ABSENT)
+                return False  # nothing to stop: removed already
             backend.stop(record.name, settings.NBH_STOP_GRACE)
             record.socket.unlink(missing_ok=True)
             Container.objects.filter(pk=record.pk).update(state=State.STOPPED)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
@@ -68,9 +69,11 @@ def leased(record: Container, now: datetime) -> bool:
 
 
 def mark(record: Container, state: str, reason: str) -> bool:
-    """Brings the row in line with podman, unless a start or stop changed it since we read it."""
+    """Brings the row in line with podman, unless a start or stop changed it since we read it,
+    or holds its lease now."""
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
     changed = Container.objects.filter(
-        pk=record.pk, state=record.state, started_at=record.started_at, lease_owner=""
+        free, pk=record.pk, state=record.state, started_at=record.started_at
     ).update(state=state)
     if changed:
         actions.cull(record, Cull.Action.MARKED, reason)
@@ -146,16 +149,25 @@ class Pass:
         """Socket folders of containers that are down, and links whose secret nobody has."""
         run = settings.DATA_ROOT / "run"
         by_name = {r.name: r for r in self.snap.records}
-        secrets = {r.secret for r in self.snap.records}
-        for folder in _entries(run / "containers"):
+        folders = _entries(run / "containers")
+        for folder in folders:
             record, info = by_name.get(folder.name), self.snap.infos.get(folder.name)
-            if record is None and info is None:
+            if record is not None and (info is None or info.state not in UP) and record.socket.exists():
+                self.clean_socket(record)
+        # A first open creates its row before its folder and link: rows made since the snapshot
+        # are read again, so that a start under way keeps what it just made.
+        unknown = [f for f in folders if f.name not in by_name and f.name not in self.snap.infos]
+        known_now = set(Container.objects.filter(name__in=[f.name for f in unknown]).values_list("name", flat=True))
+        for folder in unknown:
+            if folder.name not in known_now:
                 shutil.rmtree(folder, ignore_errors=True)
                 log.info("removed leftover socket folder %s", folder)
-            elif record is not None and (info is None or info.state not in UP) and record.socket.exists():
-                self.clean_socket(record)
-        for link in _entries(run / "links"):
-            if link.name.removesuffix(".sock") not in secrets:
+        secrets = {r.secret for r in self.snap.records}
+        links = [link for link in _entries(run / "links") if link.name.removesuffix(".sock") not in secrets]
+        secrets_now = set(Container.objects.filter(secret__in=[link.name.removesuffix(".sock") for link in links])
+                          .values_list("secret", flat=True))
+        for link in links:
+            if link.name.removesuffix(".sock") not in secrets_now:
                 link.unlink(missing_ok=True)
                 log.info("removed leftover link %s", link.name)
 
