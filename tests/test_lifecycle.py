@@ -221,6 +221,22 @@ def test_container_removed_by_hand_is_noticed_and_reopens(life):
     assert requests.get(f"{server}api/status", timeout=30).status_code == 200
 
 
+def test_container_killed_by_hand_is_marked_and_its_socket_cleaned(life):
+    server = open_notebook(life, "killed")
+    socket = life.data / "run" / "containers" / name_of("killed") / "jupyter.sock"
+    assert socket.exists()
+    subprocess.run(["podman", "kill", name_of("killed")], check=True, capture_output=True)
+    assert wait_until(lambda: podman_state(life, name_of("killed")) == "exited", 30)
+    assert socket.exists()  # SIGKILL: Jupyter had no chance to remove it
+    monitor_once(life)
+    assert db_state(life, "killed") == "stopped"
+    assert culls(life, "killed")[-1] == ("marked", "container exited on its own")
+    assert not socket.exists()
+    assert requests.get(f"{server}api/status", timeout=30).status_code == 503
+    assert open_notebook(life, "killed") == server
+    assert requests.get(f"{server}api/status", timeout=30).status_code == 200
+
+
 def test_unknown_labelled_container_and_leftovers_are_cleaned(life):
     stray = f"life-x-stray{uuid.uuid4().hex[:6]}"
     subprocess.run(["podman", "run", "-d", "--name", stray, "--label", f"nbhosting.instance={life.instance}",
