@@ -102,7 +102,10 @@ def stop(request: HttpRequest, secret: str) -> HttpResponse:
         actions.stop(record, backend(), "stopped by the student", wait=30)
     except BackendError as exc:
         log.error("stop of %s failed: %s", record.name, exc)
-        return error_page(request, 503, "Your notebook server could not be stopped", "Please try again.")
+    record.refresh_from_db()
+    if record.state == Container.State.RUNNING:
+        return error_page(request, 503, "Your notebook server could not be stopped",
+                          "It is busy starting or stopping. Please try again in a minute.")
     return render(request, 200, "Your notebook server is stopped",
                   "Your files are safe. Reopen it whenever you like.",
                   link=restart_link(record, HOME_PAGE), link_text="Reopen my notebooks")
