@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.lifecycle import db_state, name_of, podman_state, server_of
 from tests.stack import Stack, make_repo
-from tests.test_lifecycle import db_state, name_of, open_notebook, podman_state
 
 
 def build(context: Path, tag: str, generation: int) -> str:
@@ -52,7 +52,7 @@ def containers(stack: Stack) -> dict[str, dict]:
 
 def test_rebuilt_image_is_picked_up_at_next_start_only(rollout):
     stack, context, tag, built = rollout
-    server = open_notebook(stack, "ann", course="roll")
+    server = server_of(stack, "ann", course="roll")
     name = name_of("ann", "roll")
     first = stack.inspect(name)
     assert first["Image"] == built[0]
@@ -65,16 +65,17 @@ def test_rebuilt_image_is_picked_up_at_next_start_only(rollout):
     assert "outdated" in stack.nbh("containers").stdout
 
     # Opening again, and a monitor cycle, leave the running session alone.
-    assert open_notebook(stack, "ann", course="roll") == server
+    assert server_of(stack, "ann", course="roll") == server
     stack.nbh("monitor", "--once")
     same = stack.inspect(name)
-    assert (same["Id"], same["State"]["StartedAt"], same["Image"]) == (first["Id"], first["State"]["StartedAt"], built[0])
+    assert same["Id"] == first["Id"] and same["Image"] == built[0]
+    assert same["State"]["StartedAt"] == first["State"]["StartedAt"]
     assert requests.get(f"{server}api/status", timeout=30).status_code == 200
 
     # Its next start is on the new image, with the same files and URL.
     stack.nbh("container-stop", "roll", "ann")
     assert podman_state(stack, name) == "exited"
-    assert open_notebook(stack, "ann", course="roll") == server
+    assert server_of(stack, "ann", course="roll") == server
     moved = stack.inspect(name)
     assert moved["Image"] == built[1]
     assert db_state(stack, "ann", course="roll") == "running"

@@ -12,12 +12,12 @@ import pytest
 import requests
 import websocket
 
+from tests.lifecycle import db_state, name_of, podman_state, server_of, wait_until
 from tests.stack import Stack, make_repo
 
 KERNELS_AFTER = 4
 SERVER_AFTER = 10
 REMOVE_AFTER = 4
-REFERER = {"Referer": "http://lms.example.org/courses/x"}
 
 
 @pytest.fixture(scope="module")
@@ -37,30 +37,6 @@ def life():
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def open_notebook(stack: Stack, student: str, course: str = "life", notebook: str = "intro.ipynb") -> str:
-    """Opens through the gateway like an LMS link; returns the server's base URL."""
-    response = requests.get(f"{stack.url}/notebookLazyCopy/{course}/{notebook}/{student}",
-                            headers=REFERER, allow_redirects=False, timeout=300)
-    assert response.status_code == 302, response.text[:500]
-    location = response.headers["Location"]
-    assert location.startswith("/c/")
-    return stack.url + "/".join(location.split("/")[:3]) + "/"
-
-
-def name_of(student: str, course: str = "life") -> str:
-    return f"{course}-x-{student}"
-
-
-def db_state(stack: Stack, student: str, course: str = "life") -> str:
-    return stack.query("SELECT state FROM containers_container WHERE name = ?", name_of(student, course))[0][0]
-
-
-def podman_state(stack: Stack, name: str) -> str | None:
-    proc = subprocess.run(["podman", "inspect", "--format", "{{.State.Status}}", name],
-                          capture_output=True, text=True)
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
 def monitor_once(stack: Stack) -> subprocess.CompletedProcess:
     return stack.nbh("monitor", "--once")
 
@@ -101,15 +77,6 @@ def start_busy_kernel(server: str, seconds: int) -> str:
         ws.close()
 
 
-def wait_until(condition, timeout: float, every: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return False
-
-
 # -- one idle period shared by the culling tests ---------------------------------------------------
 @pytest.fixture(scope="module")
 def idle_round(life):
@@ -118,7 +85,7 @@ def idle_round(life):
     - busy: a kernel runs time.sleep, nobody connected;
     - reader: no kernel, but a tab's websocket stays open;
     - frozen: paused in podman, so that stopping it fails with a podman error."""
-    servers = {student: open_notebook(life, student) for student in ("idle", "busy", "reader", "frozen")}
+    servers = {student: server_of(life, student) for student in ("idle", "busy", "reader", "frozen")}
     requests.put(f"{servers['idle']}api/contents/mine.txt", timeout=30,
                  json={"type": "file", "format": "text", "content": "work in progress"}).raise_for_status()
     busy_kernel = start_busy_kernel(servers["busy"], 600)
@@ -189,7 +156,7 @@ def test_stopped_server_is_removed_then_resumes_with_files(life, idle_round):
     assert db_state(life, "idle") == "absent"
     assert culls(life, "idle")[-1][0] == "removed"
     assert (workspace(life, "idle") / "mine.txt").exists()
-    server = open_notebook(life, "idle")
+    server = server_of(life, "idle")
     assert idle_round["servers"]["idle"] == server  # same secret: an open tab's URL still works
     names = {item["name"] for item in requests.get(f"{server}api/contents/", timeout=30).json()["content"]}
     assert {"mine.txt", "intro.ipynb"} <= names
@@ -198,7 +165,7 @@ def test_stopped_server_is_removed_then_resumes_with_files(life, idle_round):
 
 # -- tier 1 ----------------------------------------------------------------------------------------
 def test_idle_kernels_are_culled_while_the_server_stays(life):
-    server = open_notebook(life, "kernels")
+    server = server_of(life, "kernels")
     kernel = requests.post(f"{server}api/kernels", json={"name": "python3"}, timeout=60).json()["id"]
     started = time.monotonic()
     assert [k["id"] for k in requests.get(f"{server}api/kernels", timeout=30).json()] == [kernel]
@@ -211,18 +178,18 @@ def test_idle_kernels_are_culled_while_the_server_stays(life):
 
 # -- reconciliation --------------------------------------------------------------------------------
 def test_container_removed_by_hand_is_noticed_and_reopens(life):
-    server = open_notebook(life, "byhand")
+    server = server_of(life, "byhand")
     subprocess.run(["podman", "rm", "-f", "-t", "0", name_of("byhand")], check=True, capture_output=True)
     monitor_once(life)
     assert db_state(life, "byhand") == "absent"
     assert culls(life, "byhand")[-1] == ("marked", "container disappeared")
     assert not (life.data / "run" / "containers" / name_of("byhand")).exists()
-    assert open_notebook(life, "byhand") == server
+    assert server_of(life, "byhand") == server
     assert requests.get(f"{server}api/status", timeout=30).status_code == 200
 
 
 def test_container_killed_by_hand_is_marked_and_its_socket_cleaned(life):
-    server = open_notebook(life, "killed")
+    server = server_of(life, "killed")
     socket = life.data / "run" / "containers" / name_of("killed") / "jupyter.sock"
     assert socket.exists()
     subprocess.run(["podman", "kill", name_of("killed")], check=True, capture_output=True)
@@ -233,7 +200,7 @@ def test_container_killed_by_hand_is_marked_and_its_socket_cleaned(life):
     assert culls(life, "killed")[-1] == ("marked", "container exited on its own")
     assert not socket.exists()
     assert requests.get(f"{server}api/status", timeout=30).status_code == 503
-    assert open_notebook(life, "killed") == server
+    assert server_of(life, "killed") == server
     assert requests.get(f"{server}api/status", timeout=30).status_code == 200
 
 

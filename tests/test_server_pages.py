@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import sync_playwright
 
+from tests.browser import chromium
+from tests.helpers import LMS
+from tests.lifecycle import db_state, name_of, podman_state, server_of, wait_until
 from tests.stack import Stack, make_repo
-from tests.test_lifecycle import REFERER, db_state, name_of, open_notebook, podman_state, wait_until
-
-CHROMIUM = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +27,8 @@ def pages():
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM)
-        yield chromium
-        chromium.close()
+    with chromium() as context:
+        yield context
 
 
 def culled(stack: Stack, student: str) -> bool:
@@ -41,7 +38,7 @@ def culled(stack: Stack, student: str) -> bool:
 
 def test_culled_tab_gets_the_stopped_page_and_its_link_reopens_the_notebook(pages, browser):
     page = browser.new_page()
-    page.goto(f"{pages.url}/notebookLazyCopy/life/intro.ipynb/tab", referer=REFERER["Referer"])
+    page.goto(f"{pages.url}/notebookLazyCopy/life/intro.ipynb/tab", referer=LMS["Referer"])
     page.wait_for_selector(".jp-Cell", timeout=120_000)
     notebook_url = page.url
     assert "/notebooks/intro.ipynb" in notebook_url
@@ -64,7 +61,7 @@ def test_culled_tab_gets_the_stopped_page_and_its_link_reopens_the_notebook(page
 def test_open_tab_keeps_its_server_past_t(pages, browser):
     """A student reading with the tab open is connected, not idle, however long they read."""
     page = browser.new_page()
-    page.goto(f"{pages.url}/notebookLazyCopy/life/intro.ipynb/reading", referer=REFERER["Referer"])
+    page.goto(f"{pages.url}/notebookLazyCopy/life/intro.ipynb/reading", referer=LMS["Referer"])
     page.wait_for_selector(".jp-Cell", timeout=120_000)
     time.sleep(8)  # past T (6 s)
     pages.nbh("monitor", "--once")
@@ -74,7 +71,7 @@ def test_open_tab_keeps_its_server_past_t(pages, browser):
 
 
 def test_student_stops_own_server_after_confirming(pages, browser):
-    server = open_notebook(pages, "stopper")
+    server = server_of(pages, "stopper")
     secret = server.rstrip("/").split("/")[-1]
     page = browser.new_page()
     page.goto(f"{pages.url}/stop/{secret}/")
@@ -94,7 +91,7 @@ def test_student_stops_own_server_after_confirming(pages, browser):
 
 
 def test_without_the_secret_nothing_starts_or_stops(pages):
-    server = open_notebook(pages, "guarded")
+    server = server_of(pages, "guarded")
     unknown = "A" * 43
     for url in (f"/restart/{unknown}/notebooks/intro.ipynb", f"/stop/{unknown}/", f"/c/{unknown}/tree",
                 "/restart/short/tree", "/stop/../"):
@@ -106,7 +103,7 @@ def test_without_the_secret_nothing_starts_or_stops(pages):
 
 
 def test_restart_link_goes_back_to_pages_only(pages):
-    server = open_notebook(pages, "paths")
+    server = server_of(pages, "paths")
     secret = server.rstrip("/").split("/")[-1]
     for rest, target in (("notebooks/intro.ipynb", "notebooks/intro.ipynb"), ("api/kernels", "tree"),
                          ("notebooks/w1/1.2-intro.ipynb", "notebooks/w1/1.2-intro.ipynb")):
@@ -123,7 +120,7 @@ def test_restart_path_never_leaves_the_server():
 
 
 def test_staff_stop_and_restart(pages):
-    server = open_notebook(pages, "staffed")
+    server = server_of(pages, "staffed")
     started = pages.inspect(name_of("staffed"))["State"]["StartedAt"]
     out = pages.nbh("container-stop", "life", "staffed").stdout
     assert f"stopped {name_of('staffed')}" in out
@@ -150,7 +147,7 @@ def test_staff_commands_refuse_bad_input(pages, args):
 
 
 def test_stopped_page_counts_the_idle_minutes(pages):
-    server = open_notebook(pages, "minutes")
+    server = server_of(pages, "minutes")
     time.sleep(7)
     assert wait_until(lambda: culled(pages, "minutes"), 60, every=2)
     text = requests.get(server + "notebooks/intro.ipynb", timeout=30).text

@@ -7,9 +7,9 @@ from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from django.utils import timezone
 
 from nbhosting.containers.backend import BackendError
 from nbhosting.containers.lease import LeaseTimeout

@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import BackendError
 from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.podman import backend
@@ -8,7 +9,7 @@ from nbhosting.monitor import actions
 from nbhosting.monitor.pairs import find_record
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Restart a student's server: stop it, then start it again (on the course's current image)."
 
     def add_arguments(self, parser):

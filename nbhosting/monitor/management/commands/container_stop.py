@@ -1,12 +1,13 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import BackendError
 from nbhosting.containers.podman import backend
 from nbhosting.monitor import actions
 from nbhosting.monitor.pairs import find_record
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = "Stop a student's server (SIGTERM, then a kill after the grace period); files stay."
 
     def add_arguments(self, parser):

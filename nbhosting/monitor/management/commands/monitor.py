@@ -3,9 +3,10 @@ import signal
 import threading
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import close_old_connections
 
+from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import BackendError
 from nbhosting.containers.podman import backend
 from nbhosting.monitor import cycle
@@ -13,7 +14,7 @@ from nbhosting.monitor import cycle
 log = logging.getLogger("nbhosting.monitor")
 
 
-class Command(BaseCommand):
+class Command(NbhCommand):
     help = ("Cull idle student servers, keep the database and podman in agreement, record counts; "
             "every NBH_MONITOR_PERIOD seconds, or once with --once.")
 
