@@ -137,16 +137,20 @@ def test_monitor_survives_podman_error_in_one_container(life, idle_round):
 
 
 def test_cycle_records_counts(life, idle_round):
-    running, kernels, busy, workspaces, memory, disk, load = life.query(
-        "SELECT running, kernels, busy_kernels, workspaces, memory_total, disk_total, load1"
-        " FROM monitor_cycle ORDER BY id DESC LIMIT 1")[0]
-    assert running == 3  # busy, reader, frozen
+    """Per course and in total, as usage samples for the staff's statistics."""
+    latest = "(SELECT max(time) FROM stats_usagesample)"
+    site, = life.query("SELECT containers, kernels, busy_kernels, workspaces, load1, mem_free, disk_free"
+                       f" FROM stats_usagesample WHERE course = '' AND time = {latest}")
+    containers, kernels, busy, workspaces, load, memory, disk = site
+    assert containers == 3  # busy, reader, frozen; idle was stopped in this cycle
     assert (kernels, busy) == (1, 1)
     assert workspaces == len(list((life.data / "workspaces" / "life").iterdir()))
-    assert memory > 0 and disk > 0 and load >= 0
-    per_course = life.query("SELECT course, running, stopped FROM monitor_coursecount"
-                            " WHERE cycle_id = (SELECT max(id) FROM monitor_cycle)")
-    assert per_course == [("life", 3, 1)]
+    assert load >= 0 and memory > 0 and disk > 0
+    per_course = life.query("SELECT course, containers, kernels, busy_kernels, workspaces FROM stats_usagesample"
+                            f" WHERE course != '' AND time = {latest}")
+    assert per_course == [("life", 3, 1, 1, workspaces)]
+    assert life.query("SELECT running, stopped, culled, errors FROM monitor_cycle ORDER BY id DESC LIMIT 1") == [
+        (3, 1, 1, 1)]
 
 
 def test_stopped_server_is_removed_then_resumes_with_files(life, idle_round):

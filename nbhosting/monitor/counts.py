@@ -6,9 +6,11 @@ from datetime import datetime
 
 import psutil
 from django.conf import settings
+from django.db import transaction
 
 from nbhosting.courses.models import Course
-from nbhosting.monitor.models import CourseCount, Cycle
+from nbhosting.monitor.models import Cycle
+from nbhosting.stats.models import record_sample
 
 
 @dataclass
@@ -30,26 +32,20 @@ def workspaces(course: Course) -> int:
 
 
 def save(tally: Tally, time: datetime, seconds: float) -> Cycle:
-    memory = psutil.virtual_memory()
-    disk = psutil.disk_usage(str(settings.DATA_ROOT))
+    """One usage sample for the site with the host's figures, one per course, and the cycle."""
     per_course = {course.name: workspaces(course) for course in Course.objects.all()}
     names = sorted(set(per_course) | set(tally.running) | set(tally.stopped))
-    cycle = Cycle.objects.create(
-        time=time, seconds=seconds,
-        running=sum(tally.running.values()), stopped=sum(tally.stopped.values()),
-        kernels=sum(tally.kernels.values()), busy_kernels=sum(tally.busy_kernels.values()),
-        workspaces=sum(per_course.values()),
-        load1=os.getloadavg()[0],
-        memory_used=memory.total - memory.available, memory_total=memory.total,
-        disk_used=disk.used, disk_total=disk.total,
-        culled=tally.culled, errors=tally.errors,
-    )
-    CourseCount.objects.bulk_create(
-        CourseCount(
-            cycle=cycle, course=name, running=tally.running[name], stopped=tally.stopped[name],
-            kernels=tally.kernels[name], busy_kernels=tally.busy_kernels[name],
-            workspaces=per_course.get(name, 0),
+    total = {"containers": sum(tally.running.values()), "kernels": sum(tally.kernels.values()),
+             "busy_kernels": sum(tally.busy_kernels.values())}
+    with transaction.atomic():
+        record_sample(
+            "", **total, workspaces=sum(per_course.values()), time=time, load1=os.getloadavg()[0],
+            mem_free=psutil.virtual_memory().available, disk_free=psutil.disk_usage(str(settings.DATA_ROOT)).free,
         )
-        for name in names
-    )
-    return cycle
+        for name in names:
+            record_sample(name, containers=tally.running[name], kernels=tally.kernels[name],
+                          busy_kernels=tally.busy_kernels[name], workspaces=per_course.get(name, 0), time=time)
+        return Cycle.objects.create(
+            time=time, seconds=seconds, running=total["containers"], stopped=sum(tally.stopped.values()),
+            kernels=total["kernels"], busy_kernels=total["busy_kernels"], culled=tally.culled, errors=tally.errors,
+        )

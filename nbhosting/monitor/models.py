@@ -1,36 +1,19 @@
-"""What the monitor records: one row per cycle with the host's figures and the totals, one row per
-course and cycle, and one row for every container it (or a person) stopped or removed, with why."""
+"""What the monitor records: one row per cycle, and one row for every container it (or a person)
+stopped or removed, with why. Its usage counts go to stats.UsageSample, which the staff plot."""
 from django.db import models
 
 
 class Cycle(models.Model):
+    """The monitor's own record of a cycle; the usage counts it took are stats.UsageSample rows."""
+
     time = models.DateTimeField(db_index=True)
     seconds = models.FloatField(help_text="the cycle's wall time")
     running = models.PositiveIntegerField(help_text="running containers")
     stopped = models.PositiveIntegerField(help_text="stopped containers kept for a quick resume")
     kernels = models.PositiveIntegerField()
     busy_kernels = models.PositiveIntegerField()
-    workspaces = models.PositiveIntegerField()
-    load1 = models.FloatField(help_text="host load average over one minute")
-    memory_used = models.BigIntegerField(help_text="bytes")
-    memory_total = models.BigIntegerField(help_text="bytes")
-    disk_used = models.BigIntegerField(help_text="bytes, on the data root's file system")
-    disk_total = models.BigIntegerField(help_text="bytes")
     culled = models.PositiveIntegerField(help_text="containers stopped or removed in this cycle")
     errors = models.PositiveIntegerField(help_text="containers this cycle could not handle")
-
-
-class CourseCount(models.Model):
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="courses")
-    course = models.CharField(max_length=40)
-    running = models.PositiveIntegerField()
-    stopped = models.PositiveIntegerField()
-    kernels = models.PositiveIntegerField()
-    busy_kernels = models.PositiveIntegerField()
-    workspaces = models.PositiveIntegerField()
-
-    class Meta:
-        indexes = [models.Index(fields=["course", "cycle"])]
 
 
 class Cull(models.Model):
