@@ -43,6 +43,8 @@ configure_nginx
 start_autopull
 start_loop exchange-check exchange-check --every 20
 echo "the nbgrader exchange check runs every 20 seconds"
+start_loop monitor monitor
+echo "the monitor culls idle servers every ${NBH_MONITOR_PERIOD:-60} seconds"
 
 step "demo course"
 create_demo_course

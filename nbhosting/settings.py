@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "nbhosting.containers",
     "nbhosting.gateway",
     "nbhosting.stats",
+    "nbhosting.monitor",
     "nbhosting.dashboard",
     "nbhosting.exchange",
 ]
@@ -155,3 +156,20 @@ NBH_FRAME_ANCESTORS = env_list("NBH_FRAME_ANCESTORS", "'self'")
 
 # nbgrader courses: the default submission size limit, in kilobytes (nbgrader's own unit).
 NBH_SUBMISSION_LIMIT_KB = int(os.environ.get("NBH_SUBMISSION_LIMIT_KB", "20000"))
+
+# --- container lifecycle (the monitor) ---------------------------------------------------------
+# All in seconds. Kernels idle this long are culled inside Jupyter, which frees most of the memory.
+NBH_CULL_KERNELS_AFTER = int(os.environ.get("NBH_CULL_KERNELS_AFTER", str(20 * 60)))
+# How often Jupyter looks for idle kernels (default: a tenth of the above, between 1 s and 5 min).
+NBH_CULL_KERNELS_INTERVAL = int(
+    os.environ.get("NBH_CULL_KERNELS_INTERVAL", str(max(1, min(300, NBH_CULL_KERNELS_AFTER // 10))))
+)
+# A server idle this long (no busy kernel, no open connection, no request) is stopped.
+NBH_CULL_SERVER_AFTER = int(os.environ.get("NBH_CULL_SERVER_AFTER", str(60 * 60)))
+# A stopped container is removed this long after it stopped; the workspace always stays.
+NBH_REMOVE_AFTER = int(os.environ.get("NBH_REMOVE_AFTER", str(7 * 24 * 3600)))
+# A running server is stopped this long after it started, active or not; 0 turns it off.
+NBH_MAX_LIFETIME = int(os.environ.get("NBH_MAX_LIFETIME", "0"))
+# The monitor's period, and how many servers it probes at once.
+NBH_MONITOR_PERIOD = int(os.environ.get("NBH_MONITOR_PERIOD", "60"))
+NBH_MONITOR_PROBES = int(os.environ.get("NBH_MONITOR_PROBES", "16"))

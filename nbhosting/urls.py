@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from nbhosting.exchange import views as exchange
+from nbhosting.gateway import servers
 from nbhosting.gateway import views as gateway
 
 # <course>/<notebook path, may hold slashes>/<student>; any character matches, even a newline,
@@ -12,7 +13,9 @@ urlpatterns = [
     re_path(r"^notebookLazyCopy/" + OPEN, gateway.lazy_copy, name="lazy-copy"),
     re_path(r"^ipythonExercice/" + OPEN, gateway.lazy_copy, name="ipython-exercice"),
     re_path(r"^notebookGitRepo/" + OPEN, gateway.git_repo, name="git-repo"),
-    re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", gateway.gone, name="gone"),
+    re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", servers.gone, name="gone"),
+    re_path(r"^restart/(?P<secret>[^/]+)(?P<rest>/.*)?$", servers.restart, name="restart"),
+    re_path(r"^stop/(?P<secret>[^/]+)/?$", servers.stop, name="stop"),
     path("instructor/<str:course>/", exchange.workspace, name="instructor-workspace"),
     path("admin/", admin.site.urls),
     path("staff/", include("nbhosting.dashboard.urls")),

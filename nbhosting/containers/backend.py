@@ -52,6 +52,8 @@ class ContainerInfo:
     image_id: str
     created: datetime | None
     labels: dict[str, str] = field(default_factory=dict)
+    pid: int = 0  # the container's init process on the host, 0 when not running
+    finished: datetime | None = None  # when it last stopped, None when it never did
 
     @property
     def running(self) -> bool:

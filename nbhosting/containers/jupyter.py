@@ -32,6 +32,18 @@ def command(base_url: str, extra: list[str] | None = None) -> list[str]:
     ]
 
 
+def kernel_culling(after: int, interval: int) -> list[str]:
+    """Tier 1 of culling, done by Jupyter itself: kernels idle for `after` seconds are shut down,
+    which frees most of a server's memory. A busy kernel, or one that a tab is connected to, is
+    kept: its student is computing or reading."""
+    return [
+        f"--MappingKernelManager.cull_idle_timeout={after}",
+        f"--MappingKernelManager.cull_interval={interval}",
+        "--MappingKernelManager.cull_connected=False",
+        "--MappingKernelManager.cull_busy=False",
+    ]
+
+
 class _UnixConnection(http.client.HTTPConnection):
     def __init__(self, path: Path, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)

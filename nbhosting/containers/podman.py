@@ -2,7 +2,7 @@
 import functools
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import podman
@@ -30,20 +30,28 @@ def _engine_errors(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+def _time(value: Any) -> datetime | None:
+    """podman gives times as RFC 3339 strings (inspect) or Unix seconds (list); year 1 means never."""
+    if isinstance(value, str) and value and not value.startswith("0001-"):
+        return datetime.fromisoformat(value[:26].rstrip("Z") + "+00:00")
+    if isinstance(value, (int, float)) and value > 0:
+        return datetime.fromtimestamp(value, timezone.utc)
+    return None
+
+
 def _info(container: Any) -> ContainerInfo:
+    # Works on both shapes podman returns: inspect (State is a dict) and list (flat fields).
     attrs = container.attrs
-    created = attrs.get("Created")
-    if isinstance(created, str):
-        created = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00") if created else None
-    elif isinstance(created, (int, float)):
-        created = datetime.fromtimestamp(created).astimezone()
     state = attrs.get("State")
+    detail = state if isinstance(state, dict) else {}
     return ContainerInfo(
         name=container.name,
-        state=(state.get("Status") if isinstance(state, dict) else state) or "unknown",
+        state=(detail.get("Status") if detail else state) or "unknown",
         image_id=attrs.get("ImageID") or attrs.get("Image") or "",
-        created=created,
+        created=_time(attrs.get("Created")),
         labels=container.labels or {},
+        pid=int(detail.get("Pid") or attrs.get("Pid") or 0),
+        finished=_time(detail.get("FinishedAt") if detail else attrs.get("ExitedAt")),
     )
 
 

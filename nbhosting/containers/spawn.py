@@ -61,7 +61,11 @@ def spec(record: Container) -> ContainerSpec:
     return ContainerSpec(
         name=record.name,
         image=course.image_name,
-        command=jupyter.command(record.base_url, extra.jupyter_args),
+        command=jupyter.command(
+            record.base_url,
+            [*extra.jupyter_args,
+             *jupyter.kernel_culling(settings.NBH_CULL_KERNELS_AFTER, settings.NBH_CULL_KERNELS_INTERVAL)],
+        ),
         uid=student.uid,
         gid=student.gid,
         mounts=[

@@ -92,17 +92,6 @@ def _clone(course: Course, student: Student) -> str:
     return OpenEvent.Action.CLONED if cloned else OpenEvent.Action.EXISTING
 
 
-def gone(request: HttpRequest, secret: str, rest: str = "") -> HttpResponse:
-    """nginx sends /c/... here when no server answers on that URL's socket."""
-    record = Container.objects.filter(secret=secret).select_related("course", "student").first()
-    if record is None:
-        return error_page(request, 404, "Not found", "There is no notebook server at this address.")
-    return error_page(
-        request, 503, "Your notebook server is stopped",
-        "Your notebook server is not running (idle servers are stopped to free the machine). "
-        "Your files are safe. Open your notebook again from the course's page.",
-    )
-
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return error_page(request, 404, "Not found", "There is nothing at this address.")

@@ -19,6 +19,7 @@ from nbhosting.dashboard.access import course_view, is_admin, staff_usernames
 from nbhosting.dashboard.forms import CourseSettingsForm
 from nbhosting.dashboard.models import Job
 from nbhosting.dashboard.views.courses import course as course_page
+from nbhosting.monitor import actions
 from nbhosting.names import InvalidName, validate_student
 from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
 from nbhosting.workspaces.workspace import WorkspaceError, workspace_dir
@@ -82,10 +83,12 @@ def _record(course: Course, student: str) -> Container:
     return record
 
 
-def _stop(record: Container) -> None:
-    with lease(record, wait=LEASE_WAIT):
-        backend().stop(record.name, settings.NBH_STOP_GRACE)
-        Container.objects.filter(pk=record.pk).update(state=Container.State.STOPPED)
+def _stop(record: Container, who: str) -> None:
+    """The monitor's stop: logged with its reason, the leftover socket removed, the row updated."""
+    if not actions.stop(record, backend(), f"stopped by staff ({who})", wait=LEASE_WAIT):
+        record.refresh_from_db()
+        if record.state == Container.State.RUNNING:
+            raise LeaseTimeout(f"{record.name} is busy starting; try again in a moment")
 
 
 @course_view
@@ -93,7 +96,7 @@ def _stop(record: Container) -> None:
 def stop_student(request: HttpRequest, course: Course, student: str) -> HttpResponse:
     record = _record(course, student)
     try:
-        _stop(record)
+        _stop(record, request.user.get_username())
         messages.success(request, f"Stopped the container of {student}.")
     except (BackendError, LeaseTimeout) as exc:
         messages.error(request, f"Could not stop the container of {student}: {exc}")
@@ -105,7 +108,7 @@ def stop_student(request: HttpRequest, course: Course, student: str) -> HttpResp
 def restart_student(request: HttpRequest, course: Course, student: str) -> HttpResponse:
     record = _record(course, student)
     try:
-        _stop(record)
+        _stop(record, request.user.get_username())
         ensure_running(course, record.student)
         messages.success(request, f"Restarted the container of {student}.")
     except (BackendError, LeaseTimeout, SpawnError) as exc:

@@ -3,20 +3,36 @@ import json
 from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand
-from nbhosting.containers.backend import BackendError
+from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import labels_of_instance
+from nbhosting.courses.models import Course
+
+
+def current_images(engine: Backend) -> dict[str, str | None]:
+    """Each course's image id right now: a container on another one moves at its next start."""
+    return {course.name: engine.image_id(course.image_name) for course in Course.objects.all()}
+
+
+def image_state(info: ContainerInfo, current: dict[str, str | None]) -> str:
+    wanted = current.get(info.labels.get("nbhosting.course", ""))
+    if not wanted:
+        return "unknown"
+    return "current" if info.image_id.removeprefix("sha256:") == wanted else "outdated"
 
 
 class Command(NbhCommand):
-    help = "List this site's student containers: course, student, name, state, creation time."
+    help = ("List this site's student containers: course, student, state, image (current, or "
+            "outdated when the course's image was rebuilt since), creation time, name.")
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, **options):
+        engine = backend()
         try:
-            infos = backend().list(labels_of_instance())
+            infos = engine.list(labels_of_instance())
+            current = current_images(engine)
         except BackendError as exc:
             raise CommandError(str(exc)) from None
         rows = [
@@ -25,6 +41,8 @@ class Command(NbhCommand):
                 "student": info.labels.get("nbhosting.student", ""),
                 "name": info.name,
                 "state": info.state,
+                "image": image_state(info, current),
+                "image_id": info.image_id[:12],
                 "created": info.created.isoformat() if info.created else "",
             }
             for info in sorted(infos, key=lambda i: i.name)
@@ -32,8 +50,9 @@ class Command(NbhCommand):
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=1))
             return
-        line = "{course:<20} {student:<24} {state:<10} {created:<26} {name}"
-        header = {"course": "COURSE", "student": "STUDENT", "state": "STATE", "created": "CREATED", "name": "NAME"}
+        line = "{course:<20} {student:<24} {state:<10} {image:<9} {created:<26} {name}"
+        header = {"course": "COURSE", "student": "STUDENT", "state": "STATE", "image": "IMAGE",
+                  "created": "CREATED", "name": "NAME"}
         self.stdout.write(line.format(**header))
         for row in rows:
             self.stdout.write(line.format(**row))

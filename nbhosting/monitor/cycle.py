@@ -1,0 +1,219 @@
+"""One pass of the monitor: bring the database in line with podman, cull by the tiers, clean
+leftovers, record the counts. One container that fails is logged and skipped; the cycle goes on.
+
+Only containers carrying this site's instance label are ever looked at or touched.
+"""
+import logging
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
+from nbhosting.containers.lease import LeaseTimeout, lease
+from nbhosting.containers.models import Container
+from nbhosting.containers.spawn import labels_of_instance
+from nbhosting.monitor import actions, counts, policy
+from nbhosting.monitor.activity import Activity, accepted_connections, probe
+from nbhosting.monitor.models import Cull, Cycle
+
+log = logging.getLogger(__name__)
+State = Container.State
+UP = ("running", "paused")  # a paused container still holds its memory: it counts as running
+DOWN = ("exited", "stopped", "created", "configured")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    now: datetime
+    records: list[Container]
+    infos: dict[str, ContainerInfo]
+
+
+def limits() -> policy.Limits:
+    return policy.Limits(
+        server_after=settings.NBH_CULL_SERVER_AFTER,
+        remove_after=settings.NBH_REMOVE_AFTER,
+        max_lifetime=settings.NBH_MAX_LIFETIME,
+    )
+
+
+def snapshot(backend: Backend) -> Snapshot:
+    # Rows first, podman second: a start that happens in between changes its row, and the
+    # conditional updates below then leave that row alone.
+    now = timezone.now()
+    records = list(Container.objects.select_related("course", "student").order_by("name"))
+    infos = {info.name: info for info in backend.list(labels_of_instance())}
+    return Snapshot(now, records, infos)
+
+
+def probe_all(records: list[Container], infos: dict[str, ContainerInfo]) -> dict[str, Activity]:
+    """Asks every running server at once: a few slow ones must not add up to a slow cycle."""
+    up = [r for r in records if r.name in infos and infos[r.name].state in UP]
+    if not up:
+        return {}
+    accepted = accepted_connections()
+    with ThreadPoolExecutor(max_workers=settings.NBH_MONITOR_PROBES) as pool:
+        found = pool.map(lambda r: probe(r.socket, r.base_url, infos[r.name].pid, accepted), up)
+        return {record.name: activity for record, activity in zip(up, found)}
+
+
+def leased(record: Container, now: datetime) -> bool:
+    return record.lease_until is not None and record.lease_until > now
+
+
+def mark(record: Container, state: str, reason: str) -> bool:
+    """Brings the row in line with podman, unless a start or stop changed it since we read it,
+    or holds its lease now."""
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now())
+    changed = Container.objects.filter(
+        free, pk=record.pk, state=record.state, started_at=record.started_at
+    ).update(state=state)
+    if changed:
+        actions.cull(record, Cull.Action.MARKED, reason)
+    return bool(changed)
+
+
+class Pass:
+    """One cycle's work over one snapshot; the tally becomes the cycle's counts."""
+
+    def __init__(self, backend: Backend, snap: Snapshot) -> None:
+        self.backend = backend
+        self.snap = snap
+        self.limits = limits()
+        self.tally = counts.Tally()
+
+    def handle(self, record: Container, activity: Activity | None) -> None:
+        info = self.snap.infos.get(record.name)
+        state = info.state if info is not None else None
+        try:
+            if not leased(record, self.snap.now):  # else a start or a stop is under way
+                state = self.reconcile(record, info, activity)
+        finally:
+            self.count(record.course.name, state, activity)
+
+    def reconcile(self, record: Container, info: ContainerInfo | None, activity: Activity | None) -> str | None:
+        """Brings the row in line with podman, then applies the tiers; returns podman's state after."""
+        now = self.snap.now
+        if info is None:
+            if record.state != State.ABSENT and mark(record, State.ABSENT, "container disappeared"):
+                shutil.rmtree(record.socket_dir, ignore_errors=True)
+            return None
+        if info.state in UP:
+            if record.state != State.RUNNING:
+                mark(record, State.RUNNING, f"container is {info.state} although recorded {record.state}")
+            decision = policy.for_running(activity or Activity(answered=False), record.started_at,
+                                          record.last_open, now, self.limits)
+            if decision and actions.stop(record, self.backend, decision.reason,
+                                         idle_seconds=decision.idle_seconds, unopened_since=record.last_open):
+                self.tally.culled += 1
+                return "exited"
+        elif info.state in DOWN:
+            if record.state == State.RUNNING:
+                mark(record, State.STOPPED, f"container {info.state} on its own")
+            decision = policy.for_stopped(info.finished or info.created, now, self.limits)
+            if decision and actions.remove(record, self.backend, decision.reason):
+                self.tally.culled += 1
+                return None
+        return info.state
+
+    def count(self, course: str, state: str | None, activity: Activity | None) -> None:
+        if state in UP:
+            self.tally.running[course] += 1
+            if activity is not None:
+                self.tally.kernels[course] += activity.kernels
+                self.tally.busy_kernels[course] += activity.busy_kernels
+        elif state is not None:
+            self.tally.stopped[course] += 1
+
+    def handle_unknown(self, info: ContainerInfo) -> None:
+        """Ours by label, unknown to the database (a lost row, a restored backup): reported every
+        cycle, and removed once it has been down, or existed, for the removal delay."""
+        since = info.finished if info.state in DOWN and info.finished else info.created
+        age = (self.snap.now - since).total_seconds() if since else 0
+        if age < self.limits.remove_after:
+            log.warning("unknown container %s (%s) carries our label; it will be removed after %s",
+                        info.name, info.state, policy.minutes(self.limits.remove_after))
+            return
+        actions.remove_unknown(info.name, info.labels, self.backend,
+                               f"unknown to the database, {info.state}, {policy.minutes(age)} old")
+        self.tally.culled += 1
+
+    def clean_leftovers(self) -> None:
+        """Socket folders of containers that are down, and links whose secret nobody has."""
+        run = settings.DATA_ROOT / "run"
+        by_name = {r.name: r for r in self.snap.records}
+        folders = _entries(run / "containers")
+        for folder in folders:
+            record, info = by_name.get(folder.name), self.snap.infos.get(folder.name)
+            if record is not None and (info is None or info.state not in UP) and record.socket.exists():
+                self.clean_socket(record)
+        # A first open creates its row before its folder and link: rows made since the snapshot
+        # are read again, so that a start under way keeps what it just made.
+        unknown = [f for f in folders if f.name not in by_name and f.name not in self.snap.infos]
+        known_now = set(Container.objects.filter(name__in=[f.name for f in unknown]).values_list("name", flat=True))
+        for folder in unknown:
+            if folder.name not in known_now:
+                shutil.rmtree(folder, ignore_errors=True)
+                log.info("removed leftover socket folder %s", folder)
+        secrets = {r.secret for r in self.snap.records}
+        links = [link for link in _entries(run / "links") if link.name.removesuffix(".sock") not in secrets]
+        secrets_now = set(Container.objects.filter(secret__in=[link.name.removesuffix(".sock") for link in links])
+                          .values_list("secret", flat=True))
+        for link in links:
+            if link.name.removesuffix(".sock") not in secrets_now:
+                link.unlink(missing_ok=True)
+                log.info("removed leftover link %s", link.name)
+
+    def clean_socket(self, record: Container) -> None:
+        # Under the lease and after asking podman again: a start may be creating this very socket.
+        try:
+            with lease(record, wait=0):
+                info = self.backend.status(record.name)
+                if info is None or info.state not in UP:
+                    record.socket.unlink(missing_ok=True)
+                    log.info("removed leftover socket of %s", record.name)
+        except LeaseTimeout:
+            pass
+
+    def guarded(self, what: str, function, *args) -> None:
+        try:
+            function(*args)
+        except (BackendError, OSError) as exc:
+            self.tally.errors += 1
+            log.error("monitor: %s failed: %s", what, exc)
+        except Exception:  # one container must never stop the cycle
+            self.tally.errors += 1
+            log.exception("monitor: %s failed unexpectedly", what)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
+
+
+def run(backend: Backend) -> Cycle:
+    started = time.monotonic()
+    snap = snapshot(backend)
+    activities = probe_all(snap.records, snap.infos)
+    work = Pass(backend, snap)
+    for record in snap.records:
+        work.guarded(record.name, work.handle, record, activities.get(record.name))
+    known = {r.name for r in snap.records}
+    for info in snap.infos.values():
+        if info.name not in known:
+            work.guarded(info.name, work.handle_unknown, info)
+    work.guarded("leftovers", work.clean_leftovers)
+    cycle = counts.save(work.tally, snap.now, time.monotonic() - started)
+    log.info("cycle: %d running, %d stopped, %d kernels (%d busy), %d culled, %d errors, %.2fs",
+             cycle.running, cycle.stopped, cycle.kernels, cycle.busy_kernels, cycle.culled,
+             cycle.errors, cycle.seconds)
+    return cycle

@@ -1,0 +1,27 @@
+from django.core.management.base import CommandError
+
+from nbhosting.cli import NbhCommand
+from nbhosting.containers.backend import BackendError
+from nbhosting.containers.lease import LeaseTimeout
+from nbhosting.containers.podman import backend
+from nbhosting.containers.spawn import SpawnError, ensure_running
+from nbhosting.monitor import actions
+from nbhosting.monitor.pairs import find_record
+
+
+class Command(NbhCommand):
+    help = "Restart a student's server: stop it, then start it again (on the course's current image)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("course")
+        parser.add_argument("student")
+
+    def handle(self, course: str, student: str, **options):
+        record = find_record(course, student)
+        try:
+            if not actions.stop(record, backend(), "restarted by staff (nbh container-restart)", wait=30):
+                raise CommandError(f"{record.name} is busy starting; try again in a moment")
+            ready = ensure_running(record.course, record.student)
+        except (BackendError, SpawnError, LeaseTimeout) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"restarted {record.name} in {ready.seconds:.1f}s")
