@@ -82,10 +82,10 @@ def course(stack):
     stack.course(OTHER, repo, "--trust", "legacy", "--image", IMAGE)
     for name in (COURSE, OTHER):
         stack.nbh("course-nbgrader", name, "on", "--size-limit", "200k")
-    for user in ("teacher", "outsider", "teacher2"):
+    for user in ("grader", "outsider", "grader2"):
         make_user(stack, user)
-    stack.nbh("course-instructor-add", COURSE, "teacher")
-    stack.nbh("course-instructor-add", OTHER, "teacher2")
+    stack.nbh("course-instructor-add", COURSE, "grader")
+    stack.nbh("course-instructor-add", OTHER, "grader2")
     return COURSE
 
 
@@ -102,7 +102,7 @@ def students(stack, course):
 @pytest.fixture(scope="module")
 def teacher(stack, students):
     """The instructor opens the workspace through the site's login, as a person would."""
-    session = login(stack, "teacher")
+    session = login(stack, "grader")
     r = session.get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=300)
     assert r.status_code == 302, r.text
     assert re.fullmatch(r"/c/[A-Za-z0-9_-]{43}/formgrader", r.headers["Location"])
@@ -247,7 +247,7 @@ def test_instructor_signs_in_and_sees_the_roster_in_formgrader(stack, teacher):
             page = browser.new_page()
             page.goto(f"{stack.url}/instructor/{COURSE}/")
             assert "/staff/login/" in page.url
-            page.fill("#id_username", "teacher")
+            page.fill("#id_username", "grader")
             page.fill("#id_password", PASSWORD)
             page.click("button[type=submit]", no_wait_after=True)
             page.get_by_text("Manage Assignments").first.wait_for(timeout=120_000)
@@ -265,18 +265,18 @@ def test_instructor_workspace_needs_an_instructor_of_that_course(stack, course, 
     outsider = login(stack, "outsider").get(f"{stack.url}/instructor/{COURSE}/", timeout=30)
     assert outsider.status_code == 403 and "not an instructor" in outsider.text
     # An instructor of one course has nothing of another: no workspace, no mount.
-    elsewhere = login(stack, "teacher").get(f"{stack.url}/instructor/{OTHER}/", timeout=30)
+    elsewhere = login(stack, "grader").get(f"{stack.url}/instructor/{OTHER}/", timeout=30)
     assert elsewhere.status_code == 403
     assert teacher.run("ls", f"/srv/nbgrader/exchange/{OTHER}", check=False).returncode != 0
-    assert login(stack, "teacher").get(f"{stack.url}/instructor/..%2Fx/", timeout=30).status_code in (400, 404)
+    assert login(stack, "grader").get(f"{stack.url}/instructor/..%2Fx/", timeout=30).status_code in (400, 404)
 
     # A removed instructor loses the workspace, and the grading server's URL they knew.
-    stack.nbh("course-instructor-add", COURSE, "teacher2")
-    known = login(stack, "teacher2").get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=300)
+    stack.nbh("course-instructor-add", COURSE, "grader2")
+    known = login(stack, "grader2").get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=300)
     assert known.headers["Location"] == teacher.url.removeprefix(stack.url) + "formgrader"
-    stack.nbh("course-instructor-remove", COURSE, "teacher2")
+    stack.nbh("course-instructor-remove", COURSE, "grader2")
     assert requests.get(teacher.url + "api/status", timeout=30).status_code == 404
-    assert login(stack, "teacher2").get(f"{stack.url}/instructor/{COURSE}/", timeout=30).status_code == 403
+    assert login(stack, "grader2").get(f"{stack.url}/instructor/{COURSE}/", timeout=30).status_code == 403
 
 
 def test_bad_admin_input_is_refused_with_one_clear_line(stack, course, tmp_path):
@@ -302,7 +302,7 @@ def test_turning_nbgrader_off_keeps_data_and_delete_archives_it(stack, course, t
     assert stack.podman_names() == [] or not any(n.startswith(f"{COURSE}-x-") for n in stack.podman_names())
     assert (stack.data / "exchange" / COURSE / "outbound" / "ps1" / "ps1.ipynb").is_file()
     assert (stack.data / "nbgrader" / COURSE / "gradebook.db").is_file()
-    off = login(stack, "teacher").get(f"{stack.url}/instructor/{COURSE}/", timeout=30)
+    off = login(stack, "grader").get(f"{stack.url}/instructor/{COURSE}/", timeout=30)
     assert off.status_code == 404
 
     stack.nbh("course-delete", COURSE, "--force")
