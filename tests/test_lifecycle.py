@@ -230,7 +230,8 @@ def test_unknown_labelled_container_and_leftovers_are_cleaned(life):
         assert podman_state(life, stray) is None
         assert podman_state(life, other) == "running"  # another instance's: never touched
     finally:
-        subprocess.run(["podman", "rm", "-f", "-t", "0", stray, other], capture_output=True)
+        for name in (stray, other):  # one by one: podman stops at the first one already gone
+            subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True)
 
 
 # -- the service -----------------------------------------------------------------------------------
