@@ -12,6 +12,12 @@ def framable(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def error_page(request: HttpRequest, status: int, title: str, message: str, link: str = "") -> HttpResponse:
-    html = render_to_string("gateway/message.html", {"title": title, "message": message, "link": link}, request)
+def message_page(request: HttpRequest, status: int, title: str, message: str, **extra: str) -> HttpResponse:
+    """A page with a title, a message and optionally a link (link, link_text) or a one-button
+    form (form_action, button)."""
+    html = render_to_string("gateway/message.html", {"title": title, "message": message, **extra}, request)
     return framable(HttpResponse(html, status=status))
+
+
+def error_page(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    return message_page(request, status, title, message)

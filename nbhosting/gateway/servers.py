@@ -6,7 +6,6 @@ import re
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -16,7 +15,7 @@ from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import SpawnError, ensure_running
-from nbhosting.gateway.pages import error_page, framable
+from nbhosting.gateway.pages import error_page, framable, message_page
 from nbhosting.monitor import actions
 from nbhosting.monitor.policy import minutes
 
@@ -46,11 +45,6 @@ def restart_link(record: Container, rest: str) -> str:
     return f"/restart/{record.secret}/{quote(page_path(rest), safe='/')}"
 
 
-def render(request: HttpRequest, status: int, title: str, message: str, **extra: str) -> HttpResponse:
-    html = render_to_string("gateway/server.html", {"title": title, "message": message, **extra}, request)
-    return framable(HttpResponse(html, status=status))
-
-
 def stopped_message(record: Container) -> str:
     cull = actions.last_stop(record)
     if cull is not None and cull.idle_seconds is not None:
@@ -66,7 +60,7 @@ def gone(request: HttpRequest, secret: str, rest: str = "") -> HttpResponse:
     record = find(secret)
     if record is None:
         return error_page(request, 404, "Not found", "There is no notebook server at this address.")
-    return render(request, 503, "Your notebook server is stopped", stopped_message(record),
+    return message_page(request, 503, "Your notebook server is stopped", stopped_message(record),
                   link=restart_link(record, rest or ""), link_text="Reopen my notebook")
 
 
@@ -94,7 +88,7 @@ def stop(request: HttpRequest, secret: str) -> HttpResponse:
     if record is None:
         return error_page(request, 404, "Not found", "There is no notebook server at this address.")
     if request.method == "GET":
-        return render(request, 200, "Stop my notebook server?",
+        return message_page(request, 200, "Stop my notebook server?",
                       "Running cells stop and unsaved changes are lost; saved files are safe. "
                       "You can reopen your notebook at any time.",
                       form_action=f"/stop/{record.secret}/", button="Stop my server")
@@ -106,6 +100,6 @@ def stop(request: HttpRequest, secret: str) -> HttpResponse:
     if record.state == Container.State.RUNNING:
         return error_page(request, 503, "Your notebook server could not be stopped",
                           "It is busy starting or stopping. Please try again in a minute.")
-    return render(request, 200, "Your notebook server is stopped",
+    return message_page(request, 200, "Your notebook server is stopped",
                   "Your files are safe. Reopen it whenever you like.",
                   link=restart_link(record, HOME_PAGE), link_text="Reopen my notebooks")

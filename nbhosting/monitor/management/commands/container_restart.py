@@ -3,10 +3,8 @@ from django.core.management.base import CommandError
 from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import BackendError
 from nbhosting.containers.lease import LeaseTimeout
-from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import SpawnError, ensure_running
-from nbhosting.monitor import actions
-from nbhosting.monitor.pairs import find_record
+from nbhosting.monitor.pairs import stop_for_staff
 
 
 class Command(NbhCommand):
@@ -17,10 +15,8 @@ class Command(NbhCommand):
         parser.add_argument("student")
 
     def handle(self, course: str, student: str, **options):
-        record = find_record(course, student)
+        record = stop_for_staff(course, student, "restarted by staff (nbh container-restart)")
         try:
-            if not actions.stop(record, backend(), "restarted by staff (nbh container-restart)", wait=30):
-                raise CommandError(f"{record.name} is busy starting; try again in a moment")
             ready = ensure_running(record.course, record.student)
         except (BackendError, SpawnError, LeaseTimeout) as exc:
             raise CommandError(str(exc)) from None

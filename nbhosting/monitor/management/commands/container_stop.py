@@ -1,10 +1,5 @@
-from django.core.management.base import CommandError
-
 from nbhosting.cli import NbhCommand
-from nbhosting.containers.backend import BackendError
-from nbhosting.containers.podman import backend
-from nbhosting.monitor import actions
-from nbhosting.monitor.pairs import find_record
+from nbhosting.monitor.pairs import stop_for_staff
 
 
 class Command(NbhCommand):
@@ -15,10 +10,5 @@ class Command(NbhCommand):
         parser.add_argument("student")
 
     def handle(self, course: str, student: str, **options):
-        record = find_record(course, student)
-        try:
-            if not actions.stop(record, backend(), "stopped by staff (nbh container-stop)", wait=30):
-                raise CommandError(f"{record.name} is busy starting; try again in a moment")
-        except BackendError as exc:
-            raise CommandError(str(exc)) from None
+        record = stop_for_staff(course, student, "stopped by staff (nbh container-stop)")
         self.stdout.write(f"stopped {record.name}")
