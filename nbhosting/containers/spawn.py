@@ -16,6 +16,7 @@ from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend as default_backend
 from nbhosting.courses.models import Course
 from nbhosting.exchange.containers import extras as nbgrader_extras
+from nbhosting.folders import root_folder
 from nbhosting.names import container_name
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import COURSE_MOUNT
@@ -89,8 +90,7 @@ def _prepare_socket(record: Container) -> None:
     group; then the secret-named link that nginx follows. Nothing else can reach the socket."""
     nginx_gid = grp.getgrnam(settings.NBH_NGINX_GROUP).gr_gid
     for folder, mode in ((record.socket_dir.parent, 0o711), (record.link.parent, 0o750)):
-        folder.mkdir(parents=True, exist_ok=True)
-        folder.chmod(mode)
+        root_folder(folder, mode)
     os.chown(record.link.parent, 0, nginx_gid)
     shutil.rmtree(record.socket_dir, ignore_errors=True)
     record.socket_dir.mkdir()

@@ -7,6 +7,7 @@ import git
 from django.utils import timezone
 
 from nbhosting.courses.models import Course
+from nbhosting.folders import root_folder
 
 log = logging.getLogger(__name__)
 GIT_TIMEOUT = 300
@@ -29,8 +30,7 @@ def clone(course: Course) -> str:
     target = course.repo_dir
     if target.exists():
         raise RepoError(f"{target} already exists")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.parent.chmod(0o755)
+    root_folder(target.parent, 0o755)
     options = {"branch": course.branch} if course.branch else {}
     try:
         repo = git.Repo.clone_from(course.git_url, target, kill_after_timeout=GIT_TIMEOUT, **options)

@@ -17,6 +17,7 @@ from nbhosting.containers.spawn import labels_of_course
 from nbhosting.courses.models import Course
 from nbhosting.exchange import layout
 from nbhosting.exchange.models import NbgraderCourse
+from nbhosting.folders import root_folder
 from nbhosting.workspaces.models import Student
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,7 @@ def _run(course: Course, request: dict) -> dict:
     owner = layout.ensure(course)
     request = {"db": f"sqlite:///{COURSE_DIR}/gradebook.db", "course": course.name, **request}
     jobs = settings.DATA_ROOT / "run" / "jobs"
-    jobs.mkdir(parents=True, exist_ok=True)
-    jobs.chmod(0o711)
+    root_folder(jobs, 0o711)
     folder = Path(tempfile.mkdtemp(dir=jobs))
     try:
         folder.chmod(0o755)

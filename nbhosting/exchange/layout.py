@@ -22,6 +22,7 @@ from pathlib import Path
 from django.conf import settings
 
 from nbhosting.courses.models import Course
+from nbhosting.folders import root_folder
 from nbhosting.workspaces.models import Student, get_or_create_account
 
 EXCHANGE_MODES = {"outbound": 0o755, "inbound": 0o3733, "feedback": 0o711, "accepted": 0o700}
@@ -71,17 +72,12 @@ def _ensure(parent_fd: int, name: str, uid: int, mode: int) -> None:
         os.close(fd)
 
 
-def _root_dir(path: Path, mode: int) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(mode)
-
-
 def ensure(course: Course) -> Student:
     """Creates or repairs the course's folders and their modes; returns the instructors' identity."""
     owner = instructors(course)
     for path, mode in ((exchange_dir(course).parent, 0o755), (course_dir(course).parent, 0o711),
                        (generated_dir(course), 0o755)):
-        _root_dir(path, mode)
+        root_folder(path, mode)
     for parent, name, mode in ((exchange_dir(course).parent, course.name, 0o755),
                                (course_dir(course).parent, course.name, 0o700)):
         fd = open_dir(parent)

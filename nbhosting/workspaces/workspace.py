@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from nbhosting.courses.models import Course
+from nbhosting.folders import root_folder
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.notebooks import Notebook
 
@@ -36,11 +37,6 @@ class CopyResult:
     backup: str | None
 
 
-def _mkdir_root(path: Path, mode: int) -> None:
-    path.mkdir(mode=mode, exist_ok=True)
-    path.chmod(mode)
-
-
 def workspace_dir(course: Course, student: Student) -> Path:
     return course.workspaces_dir / student.name
 
@@ -49,8 +45,8 @@ def ensure(course: Course, student: Student) -> Path:
     """The workspace folder, owned by the student, mode 0700; its parents are root's and only
     traversable, so no student can list who else has a workspace."""
     root = settings.DATA_ROOT / "workspaces"
-    _mkdir_root(root, 0o711)
-    _mkdir_root(course.workspaces_dir, 0o711)
+    root_folder(root, 0o711)
+    root_folder(course.workspaces_dir, 0o711)
     path = workspace_dir(course, student)
     try:
         path.mkdir(mode=0o700)
