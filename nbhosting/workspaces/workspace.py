@@ -50,11 +50,15 @@ def ensure(course: Course, student: Student) -> Path:
     path = workspace_dir(course, student)
     try:
         path.mkdir(mode=0o700)
-        os.chown(path, student.uid, student.gid)
     except FileExistsError:
-        info = path.lstat()
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != student.uid:
-            raise WorkspaceError(f"{path} is not a folder owned by uid {student.uid}") from None
+        pass
+    info = path.lstat()
+    # Root-owned means a concurrent first open made it and has not chowned it yet: only the
+    # platform creates entries in this root-owned folder, so finishing its work is safe.
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (student.uid, 0):
+        raise WorkspaceError(f"{path} is not a folder owned by uid {student.uid}")
+    if info.st_uid == 0:
+        os.chown(path, student.uid, student.gid, follow_symlinks=False)
     return path
 
 
