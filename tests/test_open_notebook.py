@@ -108,7 +108,7 @@ def test_second_student_is_isolated(stack, legacy_course):
                                "print([p for d in ('/home', '/tmp', '/run', '/course', '/mnt', '/srv')\n"
                                "       for p in glob.glob(d + '/**/alice-secret.txt', recursive=True)])\n"
                                "print(sorted(os.listdir('/home')), sorted(os.listdir('/run/nbh')))")
-    assert seen.split("\n")[:2] == ["[]", "['jovyan'] ['jupyter.sock']"]
+    assert seen.split("\n")[:2] == ["[]", "['jovyan'] ['config', 'jupyter.sock']"]
     # Knowing the course and the student is not enough to reach a server.
     for guess in (f"/c/{legacy_course}-x-{alice}/api/contents", f"/c/{alice}/api/contents",
                   "/c/" + "A" * 43 + "/api/contents"):

@@ -90,6 +90,34 @@ def test_student_stops_own_server_after_confirming(pages, browser):
     page.close()
 
 
+def test_stop_my_server_from_the_notebooks_file_menu(pages, browser):
+    """Inside Jupyter, File > Stop my server opens the confirmation in a new tab, as a hub's
+    control panel does; the notebook tab stays until the student confirms."""
+    page = browser.new_page()
+    page.goto(f"{pages.url}/notebookLazyCopy/life/intro.ipynb/menu", referer=LMS["Referer"])
+    page.wait_for_selector(".jp-Cell", timeout=120_000)
+    secret = page.url.split("/c/")[1].split("/")[0]
+    page.click("text=File")
+    item = page.wait_for_selector("li.lm-Menu-item:has-text('Stop my server')", timeout=30_000)
+    with page.context.expect_page() as opened:
+        item.click()
+    confirm = opened.value
+    confirm.wait_for_load_state()
+    assert confirm.url == f"{pages.url}/stop/{secret}/"
+    assert "Stop my notebook server?" in confirm.inner_text("body")
+    assert db_state(pages, "menu") == "running"
+    confirm.click("button[type=submit]")
+    confirm.wait_for_selector("#restart")
+    assert podman_state(pages, name_of("menu")) == "exited"
+    assert db_state(pages, "menu") == "stopped"
+    # The student cannot take the item out, nor point it elsewhere: its file is root's.
+    config = pages.data / "run" / "containers" / name_of("menu") / "config" / "labconfig"
+    assert (config / "default_setting_overrides.json").stat().st_uid == 0
+    assert oct(config.stat().st_mode & 0o777) == "0o755"
+    confirm.close()
+    page.close()
+
+
 def test_without_the_secret_nothing_starts_or_stops(pages):
     server = server_of(pages, "guarded")
     unknown = "A" * 43

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 SOCKET_IN_CONTAINER = "/run/nbh/jupyter.sock"
+# Jupyter configuration the platform writes for one server, beside its socket.
+CONFIG_IN_CONTAINER = "/run/nbh/config"
 HOME = "/home/jovyan"
 
 
@@ -42,6 +44,15 @@ def kernel_culling(after: int, interval: int) -> list[str]:
         "--MappingKernelManager.cull_connected=False",
         "--MappingKernelManager.cull_busy=False",
     ]
+
+
+def frontend_defaults(stop_url: str) -> dict:
+    """Default settings for the notebook's frontend (JupyterLab's labconfig layer): a "Stop my
+    server" item in the File menu. It opens the platform's confirmation page in a new tab, as
+    JupyterHub's control panel does, so the notebook tab is left as it is."""
+    item = {"command": "help:open", "rank": 99,
+            "args": {"url": stop_url, "text": "Stop my server", "newBrowserTab": True}}
+    return {"@jupyterlab/mainmenu-extension:plugin": {"menus": [{"id": "jp-mainmenu-file", "items": [item]}]}}
 
 
 class _UnixConnection(http.client.HTTPConnection):

@@ -1,5 +1,6 @@
 """Ensure that a (course, student) pair has a running Jupyter server, exactly once."""
 import grp
+import json
 import logging
 import os
 import shutil
@@ -76,7 +77,8 @@ def spec(record: Container) -> ContainerSpec:
             *extra.mounts,
         ],
         tmpfs=extra.tmpfs,
-        environment={"HOME": jupyter.HOME, "USER": student.name, "NBH_COURSE": course.name},
+        environment={"HOME": jupyter.HOME, "USER": student.name, "NBH_COURSE": course.name,
+                     "JUPYTER_CONFIG_PATH": jupyter.CONFIG_IN_CONTAINER},
         labels=labels(course, student),
         network=course.network,
         memory=course.memory_limit,
@@ -96,8 +98,18 @@ def _prepare_socket(record: Container) -> None:
     record.socket_dir.mkdir()
     os.chown(record.socket_dir, record.student.uid, nginx_gid)
     record.socket_dir.chmod(0o2750)
+    _write_frontend_defaults(record)
     if not record.link.is_symlink():
         record.link.symlink_to(record.socket)
+
+
+def _write_frontend_defaults(record: Container) -> None:
+    """Root's files, readable by the server: the student cannot edit them from inside."""
+    folder = root_folder(record.socket_dir / "config" / "labconfig", 0o755)
+    folder.parent.chmod(0o755)
+    path = folder / "default_setting_overrides.json"
+    path.write_text(json.dumps(jupyter.frontend_defaults(f"/stop/{record.secret}/"), indent=1))
+    path.chmod(0o644)
 
 
 def _answers(record: Container) -> bool:
