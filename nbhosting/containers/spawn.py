@@ -105,9 +105,8 @@ def _prepare_socket(record: Container) -> None:
 
 def _write_frontend_defaults(record: Container) -> None:
     """Root's files, readable by the server: the student cannot edit them from inside."""
-    folder = root_folder(record.socket_dir / "config" / "labconfig", 0o755)
-    folder.parent.chmod(0o755)
-    path = folder / "default_setting_overrides.json"
+    config = root_folder(record.socket_dir / "config", 0o755)
+    path = root_folder(config / "labconfig", 0o755) / "default_setting_overrides.json"
     path.write_text(json.dumps(jupyter.frontend_defaults(f"/stop/{record.secret}/"), indent=1))
     path.chmod(0o644)
 
