@@ -27,6 +27,9 @@ def test_create_list_pull_update(stack):
     repo = make_repo(stack.base / "managed-repo")
     assert "created at" in stack.nbh("course-create", "managed", str(repo)).stdout
     assert "already exists" in one_line_error(stack.nbh("course-create", "managed", str(repo), check=False))
+    assert "differ in case only" in one_line_error(stack.nbh("course-create", "Managed", str(repo), check=False))
+    assert stack.query("select count(*) from courses_course where name = 'Managed'") == [(0,)]
+    assert not (stack.data / "courses" / "Managed").exists()
     listed = {line.split()[0]: line.split() for line in stack.nbh("course-list").stdout.splitlines()[1:]}
     assert listed["managed"][1] == "signed"
 

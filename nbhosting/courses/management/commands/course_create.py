@@ -24,8 +24,12 @@ class Command(NbhCommand):
             validate_course(name)
         except InvalidName as exc:
             raise CommandError(str(exc)) from None
-        if Course.objects.filter(name=name).exists():
+        same = Course.objects.filter(name__iexact=name).first()
+        if same is not None and same.name == name:
             raise CommandError(f"course {name} already exists")
+        if same is not None:
+            # Image names are lower case: the two courses would build into one image tag.
+            raise CommandError(f"course {same.name} already exists; names may not differ in case only")
         course = Course(
             name=name, git_url=git_url, image=options["image"], branch=options["branch"],
             trust=options["trust"], referers=" ".join(options["referer"]), network=options["network"],
