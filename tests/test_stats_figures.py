@@ -37,7 +37,7 @@ def events(courses):
     for time, student, notebook, seconds in EVENTS + [(at(D1, 10), "s9", "w1/a.ipynb", 99.0)]:
         course = "history" if student == "s9" else "physics"
         event = OpenEvent.objects.create(course=course, student=student, notebook=notebook,
-                                         action="created", cold=True, seconds=seconds)
+                                         action="created", cold=seconds >= 3, seconds=seconds)
         OpenEvent.objects.filter(pk=event.pk).update(time=time)  # the field is auto_now_add
     rebuild_daily()  # the rollup of these back-dated events
     record_sample("physics", containers=2, kernels=3, time=at(D1, 10, 5))
@@ -80,17 +80,26 @@ def test_opens_and_notebooks(events):
 @pytest.mark.django_db
 def test_time_to_ready_percentiles_per_hour(events):
     assert table("ready").columns[0] == "hour"
+    # All opens, then the cold ones only (those of 3 s and more, in these events).
     assert table("ready").rows == [
-        (at(D1, 10), 3, 2.0, 3.0, 2.0),
-        (at(D1, 11), 1, 4.0, 4.0, 4.0),
-        (at(D2, 9), 2, 5.0, 6.0, 5.5),
+        (at(D1, 10), 3, 2.0, 3.0, 2.0, 1, 3.0, 3.0),
+        (at(D1, 11), 1, 4.0, 4.0, 4.0, 1, 4.0, 4.0),
+        (at(D2, 9), 2, 5.0, 6.0, 5.5, 2, 5.0, 6.0),
     ]
 
 
 @pytest.mark.django_db
 def test_time_to_ready_is_daily_beyond_a_month(events):
     assert table("ready", since=None).columns[0] == "day"
-    assert table("ready", since=None).rows == [(D1, 4, 2.0, 4.0, 2.5), (D2, 2, 5.0, 6.0, 5.5)]
+    assert table("ready", since=None).rows == [(D1, 4, 2.0, 4.0, 2.5, 2, 3.0, 4.0), (D2, 2, 5.0, 6.0, 5.5, 2, 5.0, 6.0)]
+
+
+@pytest.mark.django_db
+def test_time_to_ready_of_a_period_with_warm_opens_only(events):
+    OpenEvent.objects.filter(course="physics").update(cold=False)
+    assert table("ready").rows[0] == (at(D1, 10), 3, 2.0, 3.0, 2.0, 0, None, None)
+    plot = FIGURES["ready"].plot(table("ready"))
+    assert [trace["name"] for trace in plot["data"]] == ["median_seconds", "p95_seconds", "cold_median_seconds"]
 
 
 @pytest.mark.django_db

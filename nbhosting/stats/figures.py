@@ -283,28 +283,35 @@ def percentile(counts: list[tuple[int, int]], total: int, fraction: float) -> fl
 
 
 def ready_table(scope: Scope) -> Table:
-    """Median and 95th percentile per hour (per day beyond a month), to the bucket's precision:
-    the database groups the opens by period and duration bucket, Python reads the percentiles
-    off the few resulting counts."""
+    """Median and 95th percentile per hour (per day beyond a month), to the bucket's precision,
+    over all opens and over cold ones (a server was started): warm opens take milliseconds and
+    would hide how long students wait for a start. The database groups the opens by period,
+    start and duration bucket; Python reads the percentiles off the few resulting counts."""
     unit = "hour" if scope.hourly else "day"
-    rows = scope.events().annotate(at=period_start("time", unit), bucket=ready_bucket()) \
-        .values_list("at", "bucket").annotate(n=Count("id"), total=Sum("seconds", output_field=FloatField())) \
-        .order_by("at", "bucket")
+    # `cold` as an annotation, so that the GROUP BY runs in the ORDER BY's order and SQLite sorts
+    # once (a plain field would lead the GROUP BY: a second sort, 20% slower over a year).
+    rows = scope.events().annotate(at=period_start("time", unit), bucket=ready_bucket(), started=F("cold")) \
+        .values_list("at", "bucket", "started") \
+        .annotate(n=Count("id"), total=Sum("seconds", output_field=FloatField())).order_by("at", "bucket", "started")
     periods: dict = {}
-    for at, bucket, n, total in rows:
-        periods.setdefault(at, []).append((bucket, n, total))
-    table = Table([unit, "opens", "median_seconds", "p95_seconds", "mean_seconds"])
+    for at, bucket, cold, n, total in rows:
+        periods.setdefault(at, []).append((bucket, cold, n, total))
+    table = Table([unit, "opens", "median_seconds", "p95_seconds", "mean_seconds",
+                   "cold_opens", "cold_median_seconds", "cold_p95_seconds"])
     for at, buckets in periods.items():
-        opens = sum(n for _, n, _ in buckets)
-        counts = [(bucket, n) for bucket, n, _ in buckets]
+        counts = [(bucket, n) for bucket, _, n, _ in buckets]
+        cold = [(bucket, n) for bucket, was_cold, n, _ in buckets if was_cold]
+        opens, cold_opens = sum(n for _, n in counts), sum(n for _, n in cold)
         table.rows.append((_as_datetime(at) if unit == "hour" else as_date(at), opens,
                            percentile(counts, opens, 0.5), percentile(counts, opens, 0.95),
-                           round(sum(total for _, _, total in buckets) / opens, 3)))
+                           round(sum(total for _, _, _, total in buckets) / opens, 3), cold_opens,
+                           percentile(cold, cold_opens, 0.5) if cold else None,
+                           percentile(cold, cold_opens, 0.95) if cold else None))
     return table
 
 
 def ready_plot(table: Table) -> dict:
-    return _lines(table, table.columns[0], ["median_seconds", "p95_seconds"],
+    return _lines(table, table.columns[0], ["median_seconds", "p95_seconds", "cold_median_seconds"],
                   f"Time to ready per {table.columns[0]} (seconds)")
 
 

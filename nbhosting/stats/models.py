@@ -29,8 +29,8 @@ class OpenEvent(models.Model):
             # Covering indexes for the stats page: its group-bys read an index, never the table. Each
             # holds `student`, since the staff's own opens are filtered out by default. They also
             # serve every lookup by (course, time) or (course, student), which need no index of their own.
-            models.Index(fields=["course", "time", "student", "notebook", "seconds"],
-                         name="stats_open_course_activity"),
+            models.Index(fields=["course", "time", "student", "notebook", "seconds", "cold"],
+                         name="stats_open_course_ready"),
             models.Index(fields=["course", "student", "notebook", "time"], name="stats_open_per_student"),
             models.Index(fields=["course", "notebook", "student", "time"], name="stats_open_per_notebook"),
         ]
