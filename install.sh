@@ -16,7 +16,8 @@ step "site settings"
 write_env_file
 
 step "system packages"
-apt_install podman runc catatonit conmon uidmap nginx debootstrap git python3-venv ca-certificates curl sqlite3
+apt_install podman runc catatonit conmon uidmap nginx debootstrap git python3-venv ca-certificates curl sqlite3 \
+    logrotate
 
 step "podman"
 bash "$src/scripts/lib/configure-podman.sh"
@@ -45,6 +46,7 @@ start_loop exchange-check exchange-check --every 20
 echo "the nbgrader exchange check runs every 20 seconds"
 start_loop monitor monitor
 echo "the monitor culls idle servers every ${NBH_MONITOR_PERIOD:-60} seconds"
+install_logrotate
 
 step "demo course"
 create_demo_course

@@ -167,6 +167,15 @@ start_loop() {
     fi
 }
 
+# Rotates the log files: Debian's logrotate timer does it where systemd runs; elsewhere, an
+# hourly loop run the same way as the other services.
+install_logrotate() {
+    sed "s|@LOG_DIR@|$NBH_LOG_DIR|g" "$src/scripts/lib/logrotate.conf.in" > /etc/logrotate.d/nbhosting
+    logrotate --debug /etc/logrotate.d/nbhosting > /dev/null 2>&1 || die "logrotate rejects /etc/logrotate.d/nbhosting"
+    has_systemd || start_daemon logrotate "$src/scripts/nbh-serve" logrotate
+    echo "logs in $NBH_LOG_DIR are rotated weekly, or beyond 50 MB"
+}
+
 configure_nginx() {
     nbh nginx-config --out /etc/nginx/sites-available/nbhosting.conf > /dev/null
     ln -sf /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf
