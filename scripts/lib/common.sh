@@ -53,6 +53,11 @@ apt_install() {
     echo "installed ${missing[*]}"
 }
 
+# Writes a template of this tree (systemd units, the logrotate rule) with the site's paths in it.
+render() {
+    sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g; s|@LOG_DIR@|$NBH_LOG_DIR|g" "$1" > "$2"
+}
+
 podman_answers() { curl -sf --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping > /dev/null 2>&1; }
 
 # Runs a command in the background as a service, where systemd is not PID 1. Replaces a running
@@ -126,8 +131,7 @@ protect_database() {
 
 start_gunicorn() {
     if has_systemd; then
-        sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g" "$src/systemd/nbhosting-gunicorn.service" \
-            > /etc/systemd/system/nbhosting-gunicorn.service
+        render "$src/systemd/nbhosting-gunicorn.service" /etc/systemd/system/nbhosting-gunicorn.service
         systemctl daemon-reload
         systemctl enable nbhosting-gunicorn.service > /dev/null
         systemctl restart nbhosting-gunicorn.service
@@ -143,7 +147,7 @@ start_autopull() {
     if has_systemd; then
         local unit
         for unit in nbhosting-autopull.service nbhosting-autopull.timer; do
-            sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g" "$src/systemd/$unit" > "/etc/systemd/system/$unit"
+            render "$src/systemd/$unit" "/etc/systemd/system/$unit"
         done
         systemctl daemon-reload
         systemctl enable --now nbhosting-autopull.timer > /dev/null
@@ -157,8 +161,7 @@ start_autopull() {
 start_loop() {
     local name=$1; shift
     if has_systemd; then
-        sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g" "$src/systemd/nbhosting-$name.service" \
-            > "/etc/systemd/system/nbhosting-$name.service"
+        render "$src/systemd/nbhosting-$name.service" "/etc/systemd/system/nbhosting-$name.service"
         systemctl daemon-reload
         systemctl enable nbhosting-$name.service > /dev/null
         systemctl restart nbhosting-$name.service
@@ -170,7 +173,7 @@ start_loop() {
 # Rotates the log files: Debian's logrotate timer does it where systemd runs; elsewhere, an
 # hourly loop run the same way as the other services.
 install_logrotate() {
-    sed "s|@LOG_DIR@|$NBH_LOG_DIR|g" "$src/scripts/lib/logrotate.conf.in" > /etc/logrotate.d/nbhosting
+    render "$src/scripts/lib/logrotate.conf.in" /etc/logrotate.d/nbhosting
     logrotate --debug /etc/logrotate.d/nbhosting > /dev/null 2>&1 || die "logrotate rejects /etc/logrotate.d/nbhosting"
     has_systemd || start_daemon logrotate "$src/scripts/nbh-serve" logrotate
     echo "logs in $NBH_LOG_DIR are rotated weekly, or beyond 50 MB"
