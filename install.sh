@@ -21,7 +21,6 @@ apt_install podman runc catatonit conmon uidmap nginx debootstrap git python3-ve
 
 step "podman"
 bash "$src/scripts/lib/configure-podman.sh"
-start_podman_service
 
 step "python environment"
 ensure_venv "$src/requirements.txt"
@@ -30,6 +29,8 @@ step "notebook images"
 bash "$src/images/base/build.sh" "$NBH_BASE_IMAGE"
 bash "$src/scripts/lib/configure-podman.sh" "$NBH_BASE_IMAGE"
 build_image "$src/images/default" "$NBH_DEFAULT_IMAGE" --build-arg "BASE=$NBH_BASE_IMAGE"
+# After the probe, which may have changed podman's configuration: the service runs with it.
+start_podman_service
 
 step "database and static files"
 prepare_data_root

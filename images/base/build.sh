@@ -5,8 +5,13 @@ set -euo pipefail
 image=${1:?usage: build.sh IMAGE_NAME}
 if podman image exists "$image"; then exit 0; fi
 # Take the mirror this machine already uses, so that the build works wherever apt works.
-mirror=$(grep -rhoE '^(deb|URIs:) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-         | grep -oE 'https?://[^ ]+' | head -n1)
+mirror=""
+for sources in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
+    [ -f "$sources" ] || continue
+    # One-line (deb URL ...) and deb822 (URIs: URL) formats alike; `|| true`: no match is no error.
+    found=$(sed -nE 's#^(deb|URIs:)[[:space:]]+(https?://[^ ]+/debian/?)([[:space:]].*)?$#\2#p' "$sources" || true)
+    if [ -n "$found" ]; then mirror=${found%%$'\n'*}; break; fi
+done
 mirror=${mirror:-http://deb.debian.org/debian}
 work=$(mktemp -d /var/tmp/nbh-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT

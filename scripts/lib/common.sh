@@ -65,21 +65,46 @@ podman_answers() { curl -sf --max-time 5 --unix-socket /run/podman/podman.sock h
 start_daemon() {
     local name=$1; shift
     mkdir -p "$NBH_PID_DIR" "$NBH_LOG_DIR"
-    local pidfile=$NBH_PID_DIR/$name.pid
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-        kill -TERM "$(cat "$pidfile")"
-        for _ in $(seq 1 300); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
+    stop_daemon "$name"
+    # Its own working folder: a service must not leave files (podman's oom files, say) in
+    # whatever folder install.sh was run from.
+    (cd "$NBH_PID_DIR" && setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null &
+     echo $! > "$NBH_PID_DIR/$name.pid")
+}
+
+# Stops a background service started by start_daemon: SIGTERM, then SIGKILL after 30 s.
+stop_daemon() {
+    local pidfile=$NBH_PID_DIR/$1.pid pid
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+            warn "$1 (pid $pid) ignored SIGTERM for 30 s; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
     fi
-    setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null &
-    echo $! > "$pidfile"
+    rm -f "$pidfile"
+}
+
+# What podman's configuration is now: a service started before a change must restart to see it.
+podman_config_digest() {
+    cat /etc/containers/containers.conf /etc/containers/containers.conf.d/*.conf 2>/dev/null | sha256sum | cut -c1-32
 }
 
 start_podman_service() {
+    local digest stamp=$NBH_PID_DIR/podman.config
+    digest=$(podman_config_digest)
+    mkdir -p "$NBH_PID_DIR"
     if has_systemd; then
         systemctl enable --now podman.socket > /dev/null
-    elif ! podman_answers; then
+        # socket-activated: stopping the service makes the next request start it on the new config
+        [ "$(cat "$stamp" 2>/dev/null || true)" = "$digest" ] || systemctl stop podman.service > /dev/null 2>&1 || true
+    elif ! podman_answers || [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ]; then
         start_daemon podman "$src/scripts/nbh-serve" podman
     fi
+    echo "$digest" > "$stamp"
     for _ in $(seq 1 100); do podman_answers && { echo "podman service answers"; return; }; sleep 0.1; done
     die "podman's REST service does not answer on /run/podman/podman.sock"
 }
