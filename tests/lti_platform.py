@@ -222,6 +222,14 @@ class LmsSite:
         fields = dict(re.findall(r'name="(id_token|state)" value="([^"]*)"', page.text))
         return html.unescape(action), {k: html.unescape(v) for k, v in fields.items()}
 
+    def launch(self, session: requests.Session, spec: LaunchSpec, tamper=None):
+        """The whole flow over HTTP; `tamper` may change the launch form before it is posted.
+        Returns (the tool's answer, the launch URL, the form posted)."""
+        action, form = self.launch_form(session, self.place(spec))
+        if tamper:
+            form = tamper(form)
+        return session.post(action, data=form, allow_redirects=False, timeout=300), action, form
+
     def stop(self) -> None:
         self.server.shutdown()
 

@@ -89,11 +89,7 @@ def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, s
 
 
 def launch(lms, session, spec: LaunchSpec, tamper=None):
-    """The whole flow over HTTP; `tamper` may change the launch form before it is posted."""
-    action, form = lms.launch_form(session, lms.place(spec))
-    if tamper:
-        form = tamper(form)
-    return session.post(action, data=form, allow_redirects=False, timeout=300), action, form
+    return lms.launch(session, spec, tamper)
 
 
 def claims_of(id_token: str) -> dict:

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from nbhosting.courses.models import Course
 from nbhosting.exchange import layout
-from nbhosting.lti.grades import grade_contexts
+from nbhosting.lti.grades import has_destinations
 
 _seen: dict[str, float] = {}  # course → the gradebook's mtime at the last push started
 _running: dict[str, subprocess.Popen] = {}
@@ -23,7 +23,7 @@ def after_grading(course: Course) -> bool:
         mtime = (layout.course_dir(course) / "gradebook.db").stat().st_mtime
     except OSError:
         return False
-    if mtime <= _seen.get(course.name, 0) or not grade_contexts(course).exists():
+    if mtime <= _seen.get(course.name, 0) or not has_destinations(course):
         return False
     _seen[course.name] = mtime
     _running[course.name] = subprocess.Popen(

@@ -9,6 +9,7 @@ ENDPOINTS = {
     "launch": ("lti:launch", "Launch (target link) URL and redirect URL"),
     "deep_linking": ("lti:launch", "Deep linking (content selection) URL"),
     "jwks": ("lti:jwks", "Public keyset (JWKS) URL"),
+    "lti11": ("lti:lti11-launch", "LTI 1.1 launch URL"),
 }
 
 

@@ -17,7 +17,8 @@ from requests import RequestException
 
 from nbhosting.courses.models import Course
 from nbhosting.exchange import gradebook
-from nbhosting.lti.models import Context, LineItem, Member, ScorePush
+from nbhosting.lti import lti11
+from nbhosting.lti.models import Context, LineItem, Member, Outcome, ScorePush
 from nbhosting.lti.tool_conf import registration_of
 
 log = logging.getLogger(__name__)
@@ -44,16 +45,23 @@ def grade_contexts(course: Course):
     return Context.objects.filter(course=course).exclude(lineitems_url="").select_related("platform")
 
 
+def has_destinations(course: Course) -> bool:
+    """Whether any LMS takes this course's grades: an LTI 1.3 context with AGS, or 1.1 outcomes."""
+    return grade_contexts(course).exists() or Outcome.objects.filter(course=course).exists()
+
+
 def push(course: Course, rows: list[dict] | None = None, only_changed: bool = True) -> Report:
     """`rows`: the gradebook's (read from nbgrader when not given)."""
     report = Report()
-    contexts = list(grade_contexts(course))
-    if not contexts:
+    if not has_destinations(course):
         return report
     if rows is None:
         rows = gradebook.grades(course)
-    for context in contexts:
+    for context in grade_contexts(course):
         _push_context(context, rows, only_changed, report)
+    sent, unchanged, failed = lti11.push(course, rows, only_changed)
+    report.sent, report.unchanged = report.sent + sent, report.unchanged + unchanged
+    report.failed.extend(failed)
     return report
 
 

@@ -11,7 +11,7 @@ from nbhosting.courses.models import Course
 from nbhosting.dashboard.access import course_view, is_admin, staff_view
 from nbhosting.exchange.gradebook import GradebookError
 from nbhosting.exchange.models import nbgrader_of
-from nbhosting.lti import grades
+from nbhosting.lti import grades, roster
 from nbhosting.lti.config import tool_urls
 from nbhosting.lti.keys import jwks
 from nbhosting.lti.models import Consumer, Context, LineItem, Platform, ScorePush
@@ -50,10 +50,13 @@ def push_grades(request: HttpRequest, course: Course) -> HttpResponse:
         messages.error(request, f"nbgrader is off for {course.name}: there are no grades to send.")
     else:
         try:
+            roster_errors = roster.sync(course)[1]
             report = grades.push(course)
         except GradebookError as exc:
             messages.error(request, str(exc))
         else:
+            for error in roster_errors:
+                messages.warning(request, error)
             level = messages.error if report.failed else messages.success
             level(request, f"{report.sent} scores sent, {report.unchanged} unchanged, {len(report.failed)} failed"
                   + (": " + "; ".join(report.failed[:10]) if report.failed else "."))

@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from nbhosting.cli import NbhCommand
 from nbhosting.exchange.gradebook import GradebookError, grades, sync_roster
 from nbhosting.exchange.management.commands._course import get_nbgrader
+from nbhosting.lti import roster
 from nbhosting.lti.grades import push
 
 COLUMNS = ("student", "first_name", "last_name", "email", "assignment", "score", "max_score")
@@ -24,6 +25,9 @@ class Command(NbhCommand):
     def handle(self, course, **options):
         nbgrader = get_nbgrader(course)
         try:
+            if options["push"]:  # names and emails from the LMS rosters first (LTI NRPS)
+                for error in roster.sync(nbgrader.course)[1]:
+                    self.stderr.write(f"{course}: {error}")
             sync_roster(nbgrader)  # every student who opened the course has a row, submitted or not
             rows = grades(nbgrader.course)
         except GradebookError as exc:
