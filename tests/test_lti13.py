@@ -209,3 +209,34 @@ def test_an_lms_instructor_manages_the_course(stack, lms, lti_course):
                        "JOIN auth_user u ON u.id = i.user_id WHERE i.subject = ?", user)
     assert len(rows) == 1 and rows[0][0] == "instructor"
     assert rows[0][2].startswith("!")  # no usable password
+
+
+def test_deep_linking_round_trip(stack, lms, lti_course):
+    """The teacher picks a notebook in our picker, inside the LMS's iframe; the LMS validates our
+    signed answer and keeps the link; a student's launch of that link opens the notebook."""
+    hint = lms.place(LaunchSpec("teacher-dl", INSTRUCTOR, {}, deep_link=True))
+    with chromium(block_third_party_cookies=True) as browser:
+        tab = browser.new_page()
+        tab.goto(lms.page_url(hint))
+        frame = tab.wait_for_selector("iframe#tool").content_frame()
+        frame.wait_for_selector("#picker", timeout=120_000)
+        frame.check(f"input[name=notebook][value='w1/1.2-intro.ipynb'][data-course='{lti_course}']")
+        frame.click("#add")
+        frame.wait_for_selector("#added", timeout=60_000)
+        tab.screenshot(path=str(ARTIFACTS / "lti13-deep-linking.png"))
+    assert len(lms.deep_links) == 1
+    item = lms.deep_links[0]
+    assert item["type"] == "ltiResourceLink" and item["url"] == f"{stack.url}/lti/launch/"
+    assert item["custom"] == {"course": lti_course, "notebook": "w1/1.2-intro.ipynb", "mode": "mooc"}
+    response, _, _ = launch(lms, requests.Session(), LaunchSpec("student-dl", LEARNER, item["custom"]))
+    assert response.status_code == 302 and response.headers["Location"].endswith("/notebooks/w1/1.2-intro.ipynb")
+
+
+def test_deep_linking_is_for_instructors_and_its_choice_is_signed(stack, lms, lti_course):
+    before = counts(stack)
+    response, _, _ = launch(lms, requests.Session(), LaunchSpec("learner-dl", LEARNER, {}, deep_link=True))
+    assert response.status_code == 403 and "Instructors only" in response.text
+    forged = requests.post(f"{stack.url}/lti/deep-link/", timeout=60, data={
+        "token": "forged", "course": lti_course, "notebook": "intro", "mode": "mooc"})
+    assert forged.status_code == 400
+    assert counts(stack) == before
