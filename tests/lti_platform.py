@@ -236,9 +236,9 @@ class LmsSite:
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>LMS course</title></head><body>
 <h1>Unit 3 (LMS course)</h1>
-<iframe id="tool" name="tool" src="{src}" width="1100" height="800"></iframe>
 <script>
   // The platform side of LTI client-side storage: keeps what the tool puts, per tool origin.
+  // (Listening before the tool's frame exists, so that no message can come first.)
   window.ltiStore = {{}}; window.ltiMessages = [];
   window.addEventListener("message", function (event) {{
     const d = event.data || {{}};
@@ -255,7 +255,9 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>LMS course</ti
       event.source.postMessage(reply, event.origin);
     }}
   }});
-</script></body></html>"""
+</script>
+<iframe id="tool" name="tool" src="{src}" width="1100" height="800"></iframe>
+</body></html>"""
 
 
 def _handler(lms: LmsSite) -> type[BaseHTTPRequestHandler]:

@@ -138,7 +138,15 @@ def test_basic_outcomes_reach_the_lms(stack, consumer, outcomes):
     answer = post(consumer, signed(consumer, params(user_id=user, lis_outcome_service_url=service,
                                                     lis_result_sourcedid="sourced-42", custom_assignment="ps1")))
     assert answer.status_code == 302
-    code = ("from nbhosting.lti.lti11 import send_outcome; from nbhosting.lti.models import Outcome; "
-            f"print(repr(send_outcome(Outcome.objects.get(student__external_identity__subject={user!r}), 1.5, 2.0)))")
-    assert stack.nbh("shell", "-c", code).stdout.strip().splitlines()[-1] == "''"
+    # The score of the link's assignment, as a push from the gradebook sends it (changed ones only).
+    student = stack.query("SELECT s.name FROM accounts_externalidentity i JOIN workspaces_student s "
+                          "ON s.id = i.student_id WHERE i.subject = ?", user)[0][0]
+    rows = [{"student": student, "assignment": "ps1", "score": 1.5, "max_score": 2.0},
+            {"student": student, "assignment": "ps2", "score": 2.0, "max_score": 2.0}]
+    code = ("from nbhosting.lti.lti11 import push; from nbhosting.courses.models import Course; "
+            f"c = Course.objects.get(name='lti11demo'); print(push(c, {rows!r})); print(push(c, {rows!r}))")
+    first, second = stack.nbh("shell", "-c", code).stdout.strip().splitlines()[-2:]
+    assert (first, second) == ("(1, 0, [])", "(0, 1, [])")
     assert received == [("sourced-42", "0.7500")]
+    assert stack.query("SELECT score, maximum, status FROM lti_scorepush WHERE assignment = 'ps1' "
+                       "AND outcome_id IS NOT NULL") == [(1.5, 2.0, "sent")]

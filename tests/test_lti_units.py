@@ -110,3 +110,27 @@ def test_lti_staff_pages_keep_their_access_rules(courses, alice, bob, admin):
     root.force_login(admin)
     page = root.get("/lti/staff/")
     assert page.status_code == 200 and b"/lti/jwks/" in page.content and b"/lti/login/" in page.content
+
+
+@pytest.mark.django_db
+def test_platform_commands(courses, capsys):
+    from django.core.management import CommandError, call_command
+    add = ["lti_platform_add", "https://moodle.example.org", "client-1", "--deployment", "1", "--deployment", "2",
+           "--auth-url", "https://moodle.example.org/mod/lti/auth.php",
+           "--token-url", "https://moodle.example.org/mod/lti/token.php",
+           "--jwks-url", "https://moodle.example.org/mod/lti/certs.php", "--course", "physics"]
+    call_command(*add)
+    assert "OIDC login initiation URL: /lti/login/" in capsys.readouterr().out
+    call_command("lti_platform_list", "--json")
+    listed = capsys.readouterr().out
+    assert '"deployments": [\n      "1",\n      "2"\n    ]' in listed and '"physics"' in listed
+    for bad, message in [(["--course", "nosuch"], "no course named nosuch"),
+                         (["--auth-url", "javascript:alert(1)"], r"not an http\(s\) URL")]:
+        with pytest.raises(CommandError, match=message):
+            call_command(*add, *bad)
+    call_command("lti_platform_remove", "https://moodle.example.org", "client-1", "--deployment", "2")
+    assert list(Platform.objects.get().deployments.values_list("deployment_id", flat=True)) == ["1"]
+    call_command("lti_platform_remove", "https://moodle.example.org", "client-1")
+    assert not Platform.objects.exists()
+    with pytest.raises(CommandError, match="no registration"):
+        call_command("lti_platform_remove", "https://moodle.example.org", "client-1")
