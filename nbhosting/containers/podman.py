@@ -102,6 +102,11 @@ class PodmanBackend:
                 cpu_period=CPU_PERIOD,
                 cpu_quota=int(spec.cpus * CPU_PERIOD),
                 pids_limit=spec.pids,
+                read_only=spec.read_only,
+                # podman's own /tmp, /var/tmp and /run tmpfs would have no size limit: the spec's
+                # tmpfs list says what is writable, and how much.
+                read_write_tmpfs=False,
+                **({"seccomp_profile_path": str(spec.seccomp_profile)} if spec.seccomp_profile else {}),
                 # podman's init (catatonit) reaps zombies and forwards `podman stop`'s SIGTERM.
                 init=True,
             )
