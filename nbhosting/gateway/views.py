@@ -20,6 +20,7 @@ from nbhosting.names import (
     validate_notebook_path,
     validate_student,
 )
+from nbhosting.sizes import format_size
 from nbhosting.stats.models import OpenEvent, record_open
 from nbhosting.workspaces import workspace
 from nbhosting.workspaces.models import (
@@ -71,6 +72,13 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
         ready = ensure_running(course, student)
     except workspace.WorkspaceConflict as exc:
         return error_page(request, 409, "Workspace in use", str(exc))
+    except workspace.WorkspaceFull:
+        return error_page(
+            request, 507, "Your workspace is full",
+            f"Your files in {course_name} use all of your disk quota ({format_size(course.quota_bytes)}), so "
+            "this notebook could not be copied. Delete files you no longer need from a notebook you "
+            "already have open (or ask the course staff), then open the link again.",
+        )
     except (SpawnError, LeaseTimeout, UidRangeExhausted, workspace.WorkspaceError) as exc:
         log.error("open %s/%s/%s failed: %s", course_name, path, student_name, exc)
         return error_page(
