@@ -143,6 +143,8 @@ NBH_CPUS = float(os.environ.get("NBH_CPUS", "1.0"))
 NBH_PIDS = int(os.environ.get("NBH_PIDS", "512"))
 # The container's root filesystem is read-only; /tmp is a tmpfs of this size (it counts as memory).
 NBH_TMP_SIZE = os.environ.get("NBH_TMP_SIZE", "256m")
+# What podman keeps of a container's output on the host's disk (the log starts over past it).
+NBH_LOG_SIZE = os.environ.get("NBH_LOG_SIZE", "5m")
 # podman's default seccomp profile, which the students' containers get with a few ioctls less.
 NBH_SECCOMP_BASE = os.environ.get("NBH_SECCOMP_BASE", "/usr/share/containers/seccomp.json")
 # Disk quota of a student's workspace in a course (a course may set its own); 0 or none: unlimited.

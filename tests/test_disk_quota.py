@@ -3,6 +3,7 @@
 The session's stack has its workspaces on a loop-mounted btrfs with quotas, set up by install.sh's
 own function; this course gives each student 20 MB.
 """
+import os
 import re
 import secrets
 import subprocess
@@ -141,6 +142,24 @@ def test_tmp_is_a_small_tmpfs_that_lands_nothing_on_the_host(stack, course):
     if upper:  # the container's own layer on the host's disk: nothing was written there
         size = subprocess.run(["du", "-sb", upper], capture_output=True, text=True).stdout.split()
         assert not size or int(size[0]) < 1 << 20
+
+
+def test_output_to_the_containers_stdout_does_not_fill_the_hosts_disk(stack, course):
+    """The container's standard output, which podman keeps in a file on the host, is open to the
+    student's code (through the init process's descriptor, which runs as the student too)."""
+    student = new_student("log")
+    server, _ = open_notebook(stack, course, "intro.ipynb", student)
+    output = execute(server, """
+import os
+out = os.open("/proc/1/fd/1", os.O_WRONLY)
+line = b"x" * 1023 + b"\\n"
+for _ in range(30 * 1024):
+    os.write(out, line)
+print("wrote 30 MB")
+""", timeout=180)
+    assert "wrote 30 MB" in output
+    size = os.path.getsize(stack.inspect(f"{course}-x-{student}")["HostConfig"]["LogConfig"]["Path"])
+    assert size <= 5 << 20, size
 
 
 def test_the_root_filesystem_is_read_only(stack, course):

@@ -47,6 +47,8 @@ class ContainerSpec:
     read_only: bool = False
     # A seccomp profile file on the host; None: the engine's default.
     seccomp_profile: Path | None = None
+    # The most bytes of output the engine keeps on the host's disk; None: no limit.
+    log_size: int | None = None
 
 
 @dataclass(frozen=True)

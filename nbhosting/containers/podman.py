@@ -107,6 +107,8 @@ class PodmanBackend:
                 # tmpfs list says what is writable, and how much.
                 read_write_tmpfs=False,
                 **({"seccomp_profile_path": str(spec.seccomp_profile)} if spec.seccomp_profile else {}),
+                # A log file past its size starts over, so output cannot fill the host's disk.
+                **({"log_config": {"Type": "k8s-file", "Config": {"size": spec.log_size, "options": {}}}} if spec.log_size else {}),
                 # podman's init (catatonit) reaps zombies and forwards `podman stop`'s SIGTERM.
                 init=True,
             )

@@ -19,6 +19,7 @@ from nbhosting.courses.models import Course
 from nbhosting.exchange.containers import extras as nbgrader_extras
 from nbhosting.folders import root_folder
 from nbhosting.names import container_name
+from nbhosting.sizes import parse_size
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import COURSE_MOUNT
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
@@ -89,6 +90,8 @@ def spec(record: Container) -> ContainerSpec:
         # Nothing the student writes lands on the host's disk but their workspace, within its quota.
         read_only=True,
         seccomp_profile=seccomp.profile_path(),
+        # A kernel can write to the server's stdout, which podman keeps in a file on the host.
+        log_size=parse_size(settings.NBH_LOG_SIZE),
     )
 
 
