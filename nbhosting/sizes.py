@@ -12,7 +12,7 @@ class InvalidSize(ValueError):
 
 def parse_size(text: str) -> int | None:
     """Bytes, or None for no limit ("0" or "none")."""
-    value = text.strip().lower()
+    value = text.lower()
     if value in UNLIMITED:
         return None
     if not SIZE_RE.fullmatch(value):
