@@ -276,7 +276,8 @@ def driver() -> Driver:
     name = settings.NBH_QUOTA_DRIVER
     if name == "auto":
         root = workspaces_root()
-        root.mkdir(parents=True, exist_ok=True)
+        while not root.exists():  # not made yet: it will be on its parent's filesystem
+            root = root.parent
         name = _detect(root, root.stat().st_dev)
     if name not in DRIVERS:
         raise QuotaError(f"unknown NBH_QUOTA_DRIVER {name!r}: use auto, btrfs, xfs or none")
@@ -295,9 +296,12 @@ def workspaces(course: Course) -> list[Path]:
 def apply(course: Course) -> tuple[int, list[str]]:
     """Sets the course's current limit on each of its workspaces: (how many got it, the plain
     folders that cannot carry one)."""
+    paths = workspaces(course)
+    if not paths:
+        return 0, []
     disk, limit = driver(), course.quota_bytes
     applied, plain = 0, []
-    for path in workspaces(course):
+    for path in paths:
         if disk.limit(path, limit):
             applied += 1
         else:
@@ -307,6 +311,7 @@ def apply(course: Course) -> tuple[int, list[str]]:
 
 def usage(course: Course) -> dict[str, Usage]:
     """The usage of each workspace of the course that carries a quota, by student name."""
-    found = driver().usage(workspaces(course))
+    paths = workspaces(course)
+    found = driver().usage(paths) if paths else {}
     return {path.name: value for path, value in found.items()}
 
