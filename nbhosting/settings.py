@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "nbhosting.monitor",
     "nbhosting.dashboard",
     "nbhosting.exchange",
+    "nbhosting.accounts",
 ]
 
 MIDDLEWARE = [
@@ -107,10 +108,27 @@ STATICFILES_FINDERS = [
     "nbhosting.dashboard.staticfiles.PlotlyFinder",
 ]
 
-# The staff dashboard's Django accounts.
-LOGIN_URL = "dashboard:login"
-LOGIN_REDIRECT_URL = "dashboard:courses"
-LOGOUT_REDIRECT_URL = "dashboard:login"
+# One login for everyone (students, teachers, admins): nbhosting.accounts.
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# A one-time link to choose a password works this long (and only until the password is set).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("NBH_SET_PASSWORD_LINK_TTL", str(7 * 24 * 3600)))
+# Failed logins: per username, per client address, within a window of seconds.
+NBH_LOGIN_MAX_FAILURES = int(os.environ.get("NBH_LOGIN_MAX_FAILURES", "5"))
+NBH_LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("NBH_LOGIN_MAX_FAILURES_PER_ADDRESS", "30"))
+NBH_LOGIN_THROTTLE_WINDOW = int(os.environ.get("NBH_LOGIN_THROTTLE_WINDOW", "900"))
+# Email for password links: none by default (links are printed by nbh commands instead).
+EMAIL_BACKEND = os.environ.get("NBH_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("NBH_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("NBH_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("NBH_EMAIL_FROM", "nbhosting@localhost")
 
 # nginx is the only client of gunicorn; it sets X-Forwarded-Proto and X-Real-IP.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
