@@ -23,6 +23,9 @@ from nbhosting.workspaces.notebooks import Notebook
 NotStarted = (SpawnError, LeaseTimeout, UidRangeExhausted, workspace.WorkspaceError)
 # What a caller turns into a 409 page: the workspace cannot be used this way; nothing was changed.
 Conflict = workspace.WorkspaceConflict
+# What a caller turns into a 507 page, before NotStarted (which it is one of): the student's disk
+# quota is reached, so the notebook could not be copied in.
+Full = workspace.WorkspaceFull
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class Opened:
 
 def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_mode: bool = False,
                   reset: bool = False) -> Opened:
-    """Raises Conflict (before anything changed) or one of NotStarted."""
+    """Raises Conflict (before anything changed), Full, or one of NotStarted."""
     started = time.monotonic()
     if git_mode:
         action, target = _clone(course, student), notebook.source.relative_to(course.repo_dir)

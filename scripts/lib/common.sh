@@ -4,6 +4,9 @@
 NBH_ENV_FILE=${NBH_ENV_FILE:-/etc/nbhosting/nbhosting.env}
 NBH_LOG_DIR=${NBH_LOG_DIR:-/var/log/nbhosting}
 NBH_PID_DIR=/run/nbhosting
+# ensure_disk_quotas, for install.sh
+# shellcheck source=scripts/lib/quota.sh
+. "$(dirname "${BASH_SOURCE[0]}")/quota.sh"
 
 step() { printf '\n== %s\n' "$*"; }
 warn() { echo "warning: $*" >&2; }
