@@ -3,6 +3,7 @@
 Teachers may keep notebooks as .ipynb or as jupytext text files (.md, .py); the student always
 gets an .ipynb, so that it opens as a notebook in any Jupyter front-end.
 """
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -29,6 +30,13 @@ class Notebook:
         if not self.is_text:
             return None
         return jupytext.writes(jupytext.read(self.source), fmt="ipynb")
+
+
+def blob_id(path: Path) -> str:
+    """The file's git blob id: what `git ls-tree` says of the same content, so that versions
+    recorded from a copy and from a clone compare alike."""
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def resolve(repo: Path, path: str) -> Notebook:
