@@ -20,16 +20,22 @@ class NotebookNotFound(LookupError):
 class Notebook:
     source: Path  # absolute path in the course repo
     target: PurePosixPath  # path in the student's workspace, always .ipynb
+    as_is: bool = False  # copied without conversion (into a git-mode clone, which holds the course's files)
 
     @property
     def is_text(self) -> bool:
-        return self.source.suffix != ".ipynb"
+        return self.source.suffix != ".ipynb" and not self.as_is
 
     def content(self) -> str | None:
         """The .ipynb content for a text notebook; None when the file is copied as is."""
         if not self.is_text:
             return None
         return jupytext.writes(jupytext.read(self.source), fmt="ipynb")
+
+
+def as_in_course(notebook: Notebook, repo: Path) -> Notebook:
+    """The same notebook under its own name and format, as a clone of the course holds it."""
+    return Notebook(notebook.source, PurePosixPath(notebook.source.relative_to(repo)), as_is=True)
 
 
 def blob_id(path: Path) -> str:

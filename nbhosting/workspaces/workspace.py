@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from nbhosting.workspaces.notebooks import Notebook, blob_id
 log = logging.getLogger(__name__)
 COPIER = Path(__file__).with_name("copier.py")
 GITSYNC = Path(__file__).with_name("gitsync.py")
+READER = Path(__file__).with_name("reader.py")
+ZIPPER = Path(__file__).with_name("zipper.py")
+READ_LIMIT = 50_000_000
 # The container's mount point of the course repo: a git-mode clone's "origin", so that a
 # student can pull from inside a container that has no network.
 COURSE_MOUNT = "/course"
@@ -96,6 +100,44 @@ def _run_as(student: Student, args: list[str], cwd: Path, stdin: str | None = No
         detail = proc.stderr.strip()[-500:]
         raise WorkspaceError(f"{what} failed for {student.name}: {detail}", detail)
     return proc.stdout
+
+
+def _as_student(student: Student) -> dict:
+    return {"user": student.uid, "group": student.gid, "extra_groups": [], "umask": 0o022,
+            "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}}
+
+
+def read_file(course: Course, student: Student, path: str, limit: int = READ_LIMIT) -> bytes:
+    """One file of the workspace, read as the student without following any link (reader.py)."""
+    folder = ensure(course, student)
+    plan = json.dumps({"path": path, "limit": limit}).encode()
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", READER.read_text()], cwd=folder, capture_output=True,
+                          input=plan, timeout=120, **_as_student(student))
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip()[-300:]
+        raise WorkspaceError(f"cannot read {path} of {student.name}: {detail}", detail)
+    return proc.stdout
+
+
+def zip_stream(course: Course, student: Student, chunk: int = 1 << 16) -> Iterator[bytes]:
+    """A zip of the workspace's visible files, made as the student (zipper.py), as it is written.
+    Closing the iterator early (the browser went away) ends the process."""
+    folder = ensure(course, student)
+    proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", ZIPPER.read_text()], cwd=folder,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            **_as_student(student))
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while data := proc.stdout.read(chunk):
+                yield data
+        finally:
+            proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+    return chunks()
 
 
 def copy_notebook(course: Course, student: Student, notebook: Notebook, reset: bool) -> CopyResult:
