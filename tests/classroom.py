@@ -5,6 +5,7 @@ import re
 import time
 from pathlib import Path
 
+import requests
 from playwright.sync_api import Page
 
 from tests.stack import Stack, git, make_repo
@@ -94,3 +95,27 @@ def wait_for_file(path: Path, needle: str, timeout: float = 60) -> str:
 
 def source_lines(path: Path, cell: int) -> list[str]:
     return json.loads(path.read_text())["cells"][cell]["source"]
+
+
+# -- the same steps without a browser, for the tests that are about what the server answers ------
+def session_for(stack: Stack, username: str, link: str) -> requests.Session:
+    """Sets the first password through the one-time link, then logs in."""
+    session = requests.Session()
+    form = session.get(link, timeout=60)
+    post(session, form.url, {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    post(session, f"{stack.url}/accounts/login/", {"username": username, "password": PASSWORD})
+    assert "sessionid" in session.cookies, f"{username} could not log in"
+    return session
+
+
+def post(session: requests.Session, url: str, data: dict | None = None, **kwargs) -> requests.Response:
+    """A form's POST, with Django's CSRF token as a browser sends it (the cookie came with a page)."""
+    return session.post(url, data={"csrfmiddlewaretoken": session.cookies.get("csrftoken", ""), **(data or {})},
+                        timeout=300, **kwargs)
+
+
+def server_of(session: requests.Session, stack: Stack, course: str, notebook: str) -> str:
+    """Opens a notebook from the course's pages; returns the student's server URL."""
+    response = session.get(f"{stack.url}/course/{course}/open/{notebook}", allow_redirects=False, timeout=300)
+    assert response.status_code == 302, (stack.base / "gunicorn.log").read_text()[-1500:]
+    return stack.url + response.headers["Location"].split("notebooks/")[0]
