@@ -4,6 +4,7 @@ mode; and a student who tries to reach another's pages, snapshots or files, incl
 links planted from inside their own container."""
 import io
 import json
+import os
 import zipfile
 
 import pytest
@@ -207,3 +208,41 @@ def test_a_mooc_workspace_moves_to_git_mode_without_a_dead_end(stack, extras):
     status = execute(server, "import subprocess\nprint(subprocess.run(['git', 'status', '--porcelain'], "
                              "capture_output=True, text=True).stdout)")
     assert " M intro.ipynb" in status and "?? notes.txt" in status
+
+
+def test_staff_see_progress_and_drop_files_without_following_a_students_link(stack, extras):
+    _, sessions = extras
+    ann, bob = sessions["ann2"], sessions["bob2"]
+    server_of(ann, stack, "xtra", "intro.ipynb")
+    bob_server = server_of(bob, stack, "xtra", "intro.ipynb")
+    # From inside his container, Bob points names at a host folder his uid may write to, hoping
+    # that the platform writes there for him.
+    trap = stack.base / "trap"
+    trap.mkdir()
+    trap.chmod(0o777)
+    execute(bob_server, f"import os\nos.symlink({str(trap)!r}, 'handouts')\n"
+                        f"os.symlink({str(trap / 'syllabus.md')!r}, 'syllabus.md')")
+
+    password = stack.base / "teacher-password"
+    password.write_text("teacher-password-42\n")
+    stack.nbh("staff-create", "teacher", "--course", "xtra", "--password-file", str(password))
+    teacher = requests.Session()
+    teacher.get(f"{stack.url}/staff/login/", timeout=30)
+    post(teacher, f"{stack.url}/staff/login/", {"username": "teacher", "password": "teacher-password-42"})
+    table = teacher.get(f"{stack.url}/staff/course/xtra/students/?group=B", timeout=60).text
+    assert 'data-student="bob2"' in table and 'data-student="ann2"' not in table
+
+    files = [("files", ("syllabus.md", b"# Syllabus\n")), ("files", ("sheet.md", b"# Sheet\n"))]
+    dry = post(teacher, f"{stack.url}/staff/course/xtra/droparea/run/", {"mode": "dry-run"}, files=files[:1])
+    assert dry.status_code == 200 and "Dry run" in dry.text
+    assert not (stack.data / "workspaces" / "xtra" / "ann2" / "syllabus.md").exists()
+    post(teacher, f"{stack.url}/staff/course/xtra/droparea/run/", {"mode": "drop"}, files=files[:1])
+    post(teacher, f"{stack.url}/staff/course/xtra/droparea/run/", {"mode": "drop", "folder": "handouts"},
+         files=files[1:])
+    ann_home = stack.data / "workspaces" / "xtra" / "ann2"
+    assert (ann_home / "syllabus.md").read_text() == "# Syllabus\n"
+    assert (ann_home / "handouts" / "sheet.md").read_text() == "# Sheet\n"
+    assert os.listdir(trap) == []  # nothing was written through Bob's links
+    bob_home = stack.data / "workspaces" / "xtra" / "bob2"
+    assert (bob_home / "syllabus.md").is_symlink() and (bob_home / "handouts").is_symlink()  # left as his
+

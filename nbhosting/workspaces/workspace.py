@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 COPIER = Path(__file__).with_name("copier.py")
 GITSYNC = Path(__file__).with_name("gitsync.py")
 READER = Path(__file__).with_name("reader.py")
+DROPPER = Path(__file__).with_name("dropper.py")
 ZIPPER = Path(__file__).with_name("zipper.py")
 READ_LIMIT = 50_000_000
 # The container's mount point of the course repo: a git-mode clone's "origin", so that a
@@ -138,6 +139,16 @@ def zip_stream(course: Course, student: Student, chunk: int = 1 << 16) -> Iterat
             proc.wait()
 
     return chunks()
+
+
+def drop_files(course: Course, student: Student, files: list[dict], dry_run: bool) -> list[dict]:
+    """Puts staff's files into the workspace as the student (dropper.py says how), or, for a dry
+    run, says what it would do. A workspace that does not exist yet is not made by a dry run."""
+    if dry_run and not os.path.lexists(workspace_dir(course, student)):
+        return [{"path": f["path"], "action": "create", "detail": "no workspace yet"} for f in files]
+    path = ensure(course, student)
+    plan = {"dry_run": dry_run, "files": files}
+    return json.loads(_run_as(student, [sys.executable, "-I", "-S", "-c", DROPPER.read_text()], path, json.dumps(plan)))
 
 
 def copy_notebook(course: Course, student: Student, notebook: Notebook, reset: bool) -> CopyResult:
