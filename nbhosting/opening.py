@@ -61,6 +61,8 @@ def update_clone(course: Course, student: Student, force: bool = False) -> Sync 
     (`force`: even when the course did not move, as when the student asks). Returns the clone's or
     merge's report, None when there was nothing to do. Under the pair's lease: twenty simultaneous
     first opens must not clone twenty times, nor two opens merge at once."""
+    if not force and workspace.is_clone(course, student) and not workspace.behind(course, student):
+        return None  # the common case, as fast as a warm open: one look and one query, no lease
     with lease(get_record(course, student)):
         if workspace.git_clone(course, student):
             return latest_sync(course.pk, student.pk)

@@ -215,3 +215,13 @@ def test_enrolled_students_and_course_staff_see_the_course(courses, alice):
 def test_unknown_snapshot_is_a_plain_404(db):
     assert Client().get("/s/" + "x" * 43 + "/").status_code == 404
     assert Client().get("/s/short/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_staff_never_work_as_a_students_account_of_the_same_name(courses, alice):
+    """alice manages physics and has no student account; a student account 'alice' is someone else."""
+    other = User.objects.create_user("alice2", password=PASSWORD)
+    identity.enroll(courses[0], identity.link_account(other, "alice").student)
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/course/physics/").status_code == 403

@@ -1,6 +1,7 @@
-"""Login, logout and password pages, shared by students and staff."""
+"""Login, logout and password pages, shared by students and staff; students' self sign-up."""
 import hmac
 
+from django import forms
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth
 from django.contrib.auth.models import User
@@ -79,7 +80,7 @@ def signup(request: HttpRequest, course: str) -> HttpResponse:
                   status=400 if request.method == "POST" else 200)
 
 
-def _key_accepted(request: HttpRequest, form, key: EnrollmentKey) -> bool:
+def _key_accepted(request: HttpRequest, form: forms.Form, key: EnrollmentKey) -> bool:
     counted_as, address = f"signup:{key.course.name}", client_address(request)
     if throttle.seconds_refused(counted_as, address):
         form.add_error(None, "Too many wrong keys. Try again later.")

@@ -6,6 +6,7 @@ the URL list to check each one)."""
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.views import redirect_to_login
@@ -13,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from nbhosting.accounts.identity import student_of
-from nbhosting.accounts.models import Enrollment
+from nbhosting.accounts.models import Account, Enrollment, ExternalIdentity
 from nbhosting.classroom.models import mode_of
 from nbhosting.courses.models import Course
 from nbhosting.dashboard.access import may_manage
@@ -23,14 +24,20 @@ from nbhosting.workspaces.models import Student, get_or_create_student
 View = Callable[..., HttpResponse]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Visit:
     """A person in one of their courses."""
     course: Course
     student: Student  # whom their notebooks run as
     enrollment: Enrollment | None
-    staff: bool  # may manage the course (site admin, course staff, enrolled TA or instructor)
     mode: str  # the course's Classroom.Mode
+    user: AbstractBaseUser
+
+    @cached_property
+    def staff(self) -> bool:
+        """May manage the course (site admin, course staff, enrolled TA or instructor). Asked only
+        by the pages that show staff's links: an open does not pay for its queries."""
+        return bool(self.enrollment and self.enrollment.is_staff) or may_manage(self.user, self.course)
 
     @property
     def git(self) -> bool:
@@ -44,16 +51,20 @@ class Visit:
 def visit_of(user: AbstractBaseUser | AnonymousUser, course: Course) -> Visit | None:
     student = student_of(user)
     enrollment = Enrollment.objects.filter(course=course, student=student).first() if student else None
-    staff = may_manage(user, course)
-    if enrollment is None and not staff:
+    if enrollment is None and not may_manage(user, course):
         return None
     if student is None:
-        # Staff without a student account work as their username, as "open my workspace" does.
+        # Staff without a student account work as their username, as "open my workspace" does,
+        # unless that id is someone else's account or LMS identity.
+        name = user.get_username()
+        if (Account.objects.filter(student__name=name).exclude(user_id=user.pk).exists()
+                or ExternalIdentity.objects.filter(student__name=name).exclude(user_id=user.pk).exists()):
+            return None
         try:
-            student = get_or_create_student(user.get_username())
+            student = get_or_create_student(name)
         except InvalidName:
             return None
-    return Visit(course, student, enrollment, staff, mode_of(course))
+    return Visit(course, student, enrollment, mode_of(course), user)
 
 
 def refused(request: HttpRequest, course: str) -> HttpResponse:

@@ -1,6 +1,7 @@
 """The classroom front door's own records: how a course's pages open notebooks, the snapshots
 students share, and the files staff dropped into every workspace."""
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -44,7 +45,7 @@ class Snapshot(models.Model):
         indexes = [models.Index(fields=["course", "student"])]
 
     @property
-    def html_path(self):
+    def html_path(self) -> Path:
         return settings.DATA_ROOT / "snapshots" / f"{self.token}.html"
 
 

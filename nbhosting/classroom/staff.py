@@ -50,7 +50,6 @@ def course_students(course: Course) -> QuerySet:
         | Q(pk__in=Container.objects.filter(course=course).values("student"))
     ).annotate(
         group_name=Subquery(enrollment.values("group")[:1]),
-        role=Subquery(enrollment.values("role")[:1]),
         full_name=Subquery(Account.objects.filter(student=OuterRef("pk")).values("user__first_name")[:1]),
         last_seen=Subquery(events.order_by("-time").values("time")[:1]),
         opened_count=Subquery(events.values("student").annotate(n=Count("notebook", distinct=True)).values("n")),

@@ -216,6 +216,10 @@ def _git_sync(course: Course, student: Student, action: str) -> dict:
     return json.loads(output)
 
 
+def is_clone(course: Course, student: Student) -> bool:
+    return os.path.lexists(workspace_dir(course, student) / ".git")
+
+
 def git_clone(course: Course, student: Student) -> bool:
     """Classroom mode: the workspace becomes a clone of the course. Returns True when it was cloned
     now. A workspace that holds files already (opened through MOOC links first) is adopted in
