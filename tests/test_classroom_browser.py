@@ -99,3 +99,34 @@ def test_roster_links_tracks_edits_and_merges(stack, classroom):
         log_in(page, stack, "cid")
         page.wait_for_selector("text=Too many failed logins")
         assert page.url.endswith("/accounts/login/")
+
+
+def test_logout_and_a_forgotten_password_in_the_browser(stack, classroom):
+    """The account pages as a student meets them: log out, then 'Forgot your password?', whose
+    email (the site prints it: no mail server here) carries a link that works once."""
+    links = register(stack, "cls", [("eve", "Eve", "eve@example.org", "B")])
+    with chromium_browser() as browser:
+        page = browser.new_context().new_page()
+        first_login(page, stack, "eve", links["eve"])
+        page.wait_for_selector("h1:has-text('My courses')")
+        page.click("header button:has-text('Log out')")
+        page.wait_for_selector("h1:has-text('Log in')")
+        assert page.url.endswith("/accounts/login/")
+        page.goto(f"{stack.url}/course/cls/")
+        assert "/accounts/login/?next=/course/cls/" in page.url  # logged out for real
+
+        page.click("text=Forgot your password?")
+        page.fill("#id_email", "eve@example.org")
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=Check your email")
+        mailed = (stack.base / "gunicorn.log").read_text()
+        link = [line for line in mailed.splitlines() if "/accounts/set-password/" in line][-1].strip()
+        page.goto(link)
+        page.fill("#id_new_password1", "another-long-pass-8")
+        page.fill("#id_new_password2", "another-long-pass-8")
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=Your password is set")
+        log_in(page, stack, "eve", "another-long-pass-8")
+        page.wait_for_selector("h1:has-text('My courses')")
+        page.goto(link)
+        assert "does not work any more" in page.inner_text("body")
