@@ -11,17 +11,17 @@ from xml.sax.saxutils import escape
 
 import requests
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from oauthlib.oauth1 import Client, RequestValidator, SignatureOnlyEndpoint
 
-from nbhosting import opening
 from nbhosting.accounts import identity
 from nbhosting.accounts.models import Enrollment
-from nbhosting.gateway.pages import error_page, framable
+from nbhosting.gateway.pages import error_page
 from nbhosting.lti import launching, roles
 from nbhosting.lti.models import Consumer, OAuthNonce, Outcome, ScorePush
+from nbhosting.lti.views import open_for
 from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
 
 log = logging.getLogger(__name__)
@@ -99,14 +99,7 @@ def launch(request: HttpRequest) -> HttpResponse:
                                            email=params.get("lis_person_contact_email_primary", ""))
     identity.enroll(target.course, person.student, role, source=Enrollment.Source.LTI)
     _remember_outcome(consumer, target.course, person.student, params, custom.get("assignment", ""))
-    try:
-        opened = opening.open_notebook(target.course, person.student, notebook, git_mode=target.mode == "git")
-    except opening.Conflict as exc:
-        return error_page(request, 409, "Workspace in use", str(exc))
-    except opening.NotStarted as exc:
-        log.error("LTI 1.1 open %s for %s failed: %s", target.course.name, person.student, exc)
-        return error_page(request, 503, "Your notebook server could not start", "Your files are safe. Try again soon.")
-    return framable(HttpResponseRedirect(opened.url))
+    return open_for(request, target, person.student, notebook)
 
 
 def _remember_outcome(consumer, course, student, params, assignment: str) -> None:

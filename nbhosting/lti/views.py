@@ -28,7 +28,9 @@ from nbhosting.lti.config import tool_url
 from nbhosting.lti.lti13 import Launch, Login
 from nbhosting.lti.models import Platform
 from nbhosting.lti.tool_conf import ToolConf
-from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
+from nbhosting.sizes import format_size
+from nbhosting.workspaces.models import Student
+from nbhosting.workspaces.notebooks import Notebook, NotebookNotFound, resolve
 
 log = logging.getLogger(__name__)
 STORAGE_TARGET = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -117,12 +119,23 @@ def _open(request: HttpRequest, platform: Platform, data: dict) -> HttpResponse:
     person = launching.admit(platform, data, target, role)
     if notebook is None:
         return _instructor(request, target.course, person)
+    return open_for(request, target, person.student, notebook)
+
+
+def open_for(request: HttpRequest, target: launching.Target, student: Student, notebook: Notebook) -> HttpResponse:
+    """The end of every LTI launch (1.3 and 1.1): the notebook opened, or a readable error page."""
+    course = target.course
     try:
-        opened = opening.open_notebook(target.course, person.student, notebook, git_mode=target.mode == "git")
+        opened = opening.open_notebook(course, student, notebook, git_mode=target.mode == "git")
     except opening.Conflict as exc:
         return error_page(request, 409, "Workspace in use", str(exc))
+    except opening.Full:
+        return error_page(request, 507, "Your workspace is full",
+                          f"Your files in {course.name} use all of your disk quota ({format_size(course.quota_bytes)}),"
+                          " so this notebook could not be copied. Delete files you no longer need, then open the "
+                          "activity again.")
     except opening.NotStarted as exc:
-        log.error("LTI open %s/%s for %s failed: %s", target.course.name, target.notebook, person.student, exc)
+        log.error("LTI open %s/%s for %s failed: %s", course.name, target.notebook, student, exc)
         return error_page(request, 503, "Your notebook server could not start",
                           "Your files are safe. Please try again in a minute.")
     return framable(HttpResponseRedirect(opened.url))
