@@ -64,13 +64,19 @@ def admit(platform: Platform, data: dict[str, Any], target: Target, role: str) -
     """The person's identity and enrollment, and the context's services; the launch was accepted."""
     person = identity.student_for_external(platform.issuer, str(data["sub"]), name=str(data.get("name", "")),
                                            email=str(data.get("email", "")))
-    identity.enroll(target.course, person.student, role, source=Enrollment.Source.LTI)
+    enrolled = Enrollment.objects.filter(course=target.course, student=person.student).values_list("role", "source")
+    if enrolled.first() != (role, Enrollment.Source.LTI):  # a warm launch of the same person writes nothing
+        identity.enroll(target.course, person.student, role, source=Enrollment.Source.LTI)
     context = remember_context(platform, data, target.course)
-    Member.objects.update_or_create(context=context, identity=person, defaults={"role": role})
+    member, created = Member.objects.get_or_create(context=context, identity=person, defaults={"role": role})
+    if not created and member.role != role:
+        Member.objects.filter(pk=member.pk).update(role=role)
     return person
 
 
 def remember_context(platform: Platform, data: dict[str, Any], course: Course) -> Context:
+    """The context's row, written only when the LMS says something new (a warm launch writes
+    nothing here)."""
     context = data.get(CONTEXT) or {}
     ags = data.get(AGS) or {}
     nrps = data.get(NRPS) or {}
@@ -81,6 +87,9 @@ def remember_context(platform: Platform, data: dict[str, Any], course: Course) -
         "ags_scopes": " ".join(ags.get("scope", [])),
         "memberships_url": str(nrps.get("context_memberships_url", ""))[:500],
     }
-    found, _ = Context.objects.update_or_create(platform=platform, context_id=str(context.get("id", ""))[:255],
-                                                course=course, defaults=values)
+    found, created = Context.objects.get_or_create(platform=platform, context_id=str(context.get("id", ""))[:255],
+                                                   course=course, defaults=values)
+    if not created and any(getattr(found, k) != v for k, v in values.items()):
+        Context.objects.filter(pk=found.pk).update(**values)
+        found.refresh_from_db()
     return found

@@ -62,7 +62,8 @@ class Context(models.Model):
     lineitems_url = models.URLField(max_length=500, blank=True)
     ags_scopes = models.TextField(blank=True)
     memberships_url = models.URLField(max_length=500, blank=True)
-    updated = models.DateTimeField(auto_now=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)  # when the LMS last said something new of it
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["platform", "context_id", "course"], name="one_context")]
@@ -76,7 +77,7 @@ class Member(models.Model):
     context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="members")
     identity = models.ForeignKey(ExternalIdentity, on_delete=models.CASCADE, related_name="lti_memberships")
     role = models.CharField(max_length=12)
-    last_launch = models.DateTimeField(auto_now=True)
+    first_launch = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["context", "identity"], name="one_member")]
