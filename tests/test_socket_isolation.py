@@ -146,6 +146,22 @@ def test_restart_links_the_new_socket_and_keeps_no_old_one(iso):
     assert_own_server(server, "erin.txt")
 
 
+def test_an_older_versions_symlink_gives_way_to_the_socket_itself(iso):
+    """A site upgraded while servers run: their links were symlinks into the students' folders.
+    The monitor removes them, and the next open links the socket itself."""
+    server, _ = open_notebook(iso, COURSE, "intro", "ivan")
+    link = iso.data / "run" / "links" / f"{secret_of(server)}.sock"
+    link.unlink()
+    link.symlink_to(socket_path(iso, COURSE, "ivan"))
+    iso.nbh("monitor", "--once")
+    assert not os.path.lexists(link)
+    assert requests.get(server + "api/status", timeout=60).status_code == 503
+    assert open_notebook(iso, COURSE, "intro", "ivan")[0] == server
+    assert stat.S_ISSOCK(os.lstat(link).st_mode)
+    put_marker(server, "ivan.txt")
+    assert_own_server(server, "ivan.txt")
+
+
 @pytest.mark.parametrize("leave", sorted(LEAVE))
 def test_socket_replaced_before_the_start_ends_is_refused(iso, leave):
     """The student's own configuration runs in the server before it binds: what it leaves under

@@ -169,6 +169,13 @@ def leftover(record: Container, gone: bool) -> bool:
         os.close(folder)
 
 
+def is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
 def secret_of_link(name: str) -> str:
     """The secret a name in the links folder belongs to: `<secret>.sock` or a link being made."""
     return name.lstrip(".").split(".")[0]

@@ -149,13 +149,17 @@ class Pass:
     def clean_leftovers(self) -> None:
         """Links and socket folders of containers that are down, and the files of containers
         that nobody knows."""
-        run = settings.DATA_ROOT / "run"
         for record in self.snap.records:
             info = self.snap.infos.get(record.name)
             if (info is None or info.state not in UP) and server_files.leftover(record, gone=info is None):
                 self.clean_socket(record)
+        self.clean_unknown_folders()
+        self.clean_links()
+
+    def clean_unknown_folders(self) -> None:
         # A first open creates its row before its folders and link: rows made since the snapshot
         # are read again, so that a start under way keeps what it just made.
+        run = settings.DATA_ROOT / "run"
         by_name = {r.name for r in self.snap.records}
         unknown = sorted({f.name for f in [*_entries(run / "containers"), *_entries(run / "config")]
                           if f.name not in by_name and f.name not in self.snap.infos})
@@ -164,12 +168,18 @@ class Pass:
             if name not in known_now:
                 server_files.discard_folders(name)
                 log.info("removed leftover socket folder %s", name)
-        secrets = {r.secret for r in self.snap.records}
-        links = {link: server_files.secret_of_link(link.name) for link in _entries(run / "links")}
-        links = {link: secret for link, secret in links.items() if secret not in secrets}
-        secrets_now = set(Container.objects.filter(secret__in=links.values()).values_list("secret", flat=True))
+
+    def clean_links(self) -> None:
+        """Links whose secret nobody has, and anything in the links folder that is not a socket
+        (an older version's symlinks into the students' socket folders: the next open links the
+        socket itself)."""
+        folder = settings.DATA_ROOT / "run" / "links"
+        links = {link: server_files.secret_of_link(link.name) for link in _entries(folder)}
+        known = {r.secret for r in self.snap.records}
+        unknown = [secret for secret in links.values() if secret not in known]
+        known |= set(Container.objects.filter(secret__in=unknown).values_list("secret", flat=True))
         for link, secret in links.items():
-            if secret not in secrets_now:
+            if secret not in known or not server_files.is_socket(link):
                 link.unlink(missing_ok=True)  # root's folder: only the platform makes entries there
                 log.info("removed leftover link %s", link.name)
 
