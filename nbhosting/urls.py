@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from nbhosting.accounts import views as accounts
 from nbhosting.exchange import views as exchange
 from nbhosting.gateway import servers
 from nbhosting.gateway import views as gateway
@@ -17,6 +18,8 @@ urlpatterns = [
     re_path(r"^restart/(?P<secret>[^/]+)(?P<rest>/.*)?$", servers.restart, name="restart"),
     re_path(r"^stop/(?P<secret>[^/]+)/?$", servers.stop, name="stop"),
     path("instructor/<str:course>/", exchange.workspace, name="instructor-workspace"),
+    path("", accounts.home, name="home"),
+    path("accounts/", include("nbhosting.accounts.urls")),
     path("admin/", admin.site.urls),
     path("staff/", include("nbhosting.dashboard.urls")),
 ]

@@ -17,6 +17,8 @@ SOCKET_IN_CONTAINER = "/run/nbh/jupyter.sock"
 # Jupyter configuration the platform writes for one server: root's, mounted read-only.
 CONFIG_IN_CONTAINER = "/run/nbh-config"
 HOME = "/home/jovyan"
+# On the container's /tmp tmpfs, not in the workspace, which may be full.
+RUNTIME_IN_CONTAINER = "/tmp/jupyter-runtime"
 
 
 def command(base_url: str, extra: list[str] | None = None) -> list[str]:
@@ -32,6 +34,10 @@ def command(base_url: str, extra: list[str] | None = None) -> list[str]:
         # The Host header is the site's public name; nginx is the only client of the socket.
         "--ServerApp.allow_remote_access=True",
         f"--ServerApp.root_dir={HOME}",
+        # Signatures of trusted outputs in memory, not in a database in the workspace: a save at
+        # the disk quota fails on the notebook itself, with "Disk quota exceeded", instead of on
+        # the database ("database is locked"). Outputs are trusted again once run after a restart.
+        "--NotebookNotary.db_file=:memory:",
         *(extra or []),
     ]
 

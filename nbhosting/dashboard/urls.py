@@ -1,8 +1,9 @@
 """The staff dashboard, mounted under /staff/. Every view here is wrapped by access.staff_view or
 access.course_view (tests/test_dashboard_access.py walks this list to check each one)."""
 from django.contrib.auth import views as auth
-from django.urls import path
+from django.urls import path, reverse_lazy
 
+from nbhosting.accounts.views import LoginView
 from nbhosting.dashboard.views import actions, courses, jobs, stats
 
 app_name = "dashboard"
@@ -11,8 +12,10 @@ app_name = "dashboard"
 PUBLIC = {"login", "logout"}
 
 urlpatterns = [
-    path("login/", auth.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
-    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    # The same throttled login as everyone's, in the dashboard's own page.
+    path("login/", LoginView.as_view(template_name="dashboard/login.html",
+                                     next_page=reverse_lazy("dashboard:courses")), name="login"),
+    path("logout/", auth.LogoutView.as_view(next_page=reverse_lazy("dashboard:login")), name="logout"),
     path("", courses.courses, name="courses"),
     path("course/<str:course>/", courses.course, name="course"),
     path("course/<str:course>/settings/", actions.save_settings, name="settings"),

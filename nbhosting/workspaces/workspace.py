@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from nbhosting.courses.models import Course
 from nbhosting.folders import root_folder
+from nbhosting.workspaces import quota
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.notebooks import Notebook
 
@@ -31,6 +32,14 @@ class WorkspaceConflict(WorkspaceError):
     """The workspace is in a state that the requested mode cannot use; nothing was changed."""
 
 
+class WorkspaceFull(WorkspaceError):
+    """The student's disk quota is reached: the copy or clone could not be written."""
+
+
+# What a copy or clone prints when its writes hit the quota (EDQUOT), or a full filesystem.
+FULL_MESSAGES = ("Disk quota exceeded", "No space left on device")
+
+
 @dataclass(frozen=True)
 class CopyResult:
     action: str  # created, existing or reset
@@ -42,23 +51,29 @@ def workspace_dir(course: Course, student: Student) -> Path:
 
 
 def ensure(course: Course, student: Student) -> Path:
-    """The workspace folder, owned by the student, mode 0700; its parents are root's and only
-    traversable, so no student can list who else has a workspace."""
-    root = settings.DATA_ROOT / "workspaces"
-    root_folder(root, 0o711)
-    root_folder(course.workspaces_dir, 0o711)
-    path = workspace_dir(course, student)
+    """The workspace folder, owned by the student, mode 0700, with the course's disk quota; its
+    parents are root's and only traversable, so no student can list who else has a workspace."""
     try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
-    info = path.lstat()
-    # Root-owned means a concurrent first open made it and has not chowned it yet: only the
-    # platform creates entries in this root-owned folder, so finishing its work is safe.
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (student.uid, 0):
-        raise WorkspaceError(f"{path} is not a folder owned by uid {student.uid}")
-    if info.st_uid == 0:
-        os.chown(path, student.uid, student.gid, follow_symlinks=False)
+        quota.check_mounted()
+        root_folder(quota.workspaces_root(), 0o711)
+        root_folder(course.workspaces_dir, 0o711)
+        path = workspace_dir(course, student)
+        disk = quota.driver()
+        try:
+            disk.create(path)  # a quota unit of its own: a subvolume, an XFS project, or a folder
+        except FileExistsError:
+            pass
+        info = path.lstat()
+        # Root-owned means a concurrent first open made it and has not chowned it yet: only the
+        # platform creates entries in this root-owned folder, so finishing its work is safe.
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (student.uid, 0):
+            raise WorkspaceError(f"{path} is not a folder owned by uid {student.uid}")
+        if info.st_uid == 0:
+            # The limit first: the student's code never sees the folder without it.
+            disk.limit(path, course.quota_bytes)
+            os.chown(path, student.uid, student.gid, follow_symlinks=False)
+    except quota.QuotaError as exc:
+        raise WorkspaceError(str(exc)) from exc
     return path
 
 
@@ -79,7 +94,9 @@ def _run_as(student: Student, args: list[str], cwd: Path, stdin: str | None = No
         user=student.uid, group=student.gid, extra_groups=[], umask=0o022,
     )
     if proc.returncode != 0:
-        raise WorkspaceError(f"{args[0]} failed for {student.name}: {proc.stderr.strip()[-500:]}")
+        full = any(message in proc.stderr for message in FULL_MESSAGES)
+        raise (WorkspaceFull if full else WorkspaceError)(
+            f"{args[0]} failed for {student.name}: {proc.stderr.strip()[-500:]}")
     return proc.stdout
 
 
