@@ -16,7 +16,7 @@ from nbhosting.containers.spawn import SpawnError, ensure_running, get_record
 from nbhosting.courses.models import Course
 from nbhosting.stats.models import OpenEvent, record_open
 from nbhosting.workspaces import workspace
-from nbhosting.workspaces.models import Student, UidRangeExhausted
+from nbhosting.workspaces.models import Student, Sync, UidRangeExhausted, latest_sync
 from nbhosting.workspaces.notebooks import Notebook
 
 # What a caller turns into a 503 page: the student's files are safe, trying again may work.
@@ -54,7 +54,21 @@ def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_m
 
 
 def _clone(course: Course, student: Student) -> str:
-    """Clones under the pair's lease: twenty simultaneous first opens must not clone twenty times."""
+    cloned = update_clone(course, student)
+    return OpenEvent.Action.CLONED if cloned and cloned.kind in (Sync.Kind.CLONED, Sync.Kind.ADOPTED) \
+        else OpenEvent.Action.EXISTING
+
+
+def update_clone(course: Course, student: Student, force: bool = False) -> Sync | None:
+    """Git mode: clones the course into the workspace, or merges the course's new commits into it
+    (`force`: even when the course did not move, as when the student asks). Returns the clone's or
+    merge's report, None when there was nothing to do. Under the pair's lease: twenty simultaneous
+    first opens must not clone twenty times, nor two opens merge at once."""
+    if not force and workspace.is_clone(course, student) and not workspace.behind(course, student):
+        return None  # the common case, as fast as a warm open: one look and one query, no lease
     with lease(get_record(course, student)):
-        cloned = workspace.git_clone(course, student)
-    return OpenEvent.Action.CLONED if cloned else OpenEvent.Action.EXISTING
+        if workspace.git_clone(course, student):
+            return latest_sync(course.pk, student.pk)
+        if force or workspace.behind(course, student):
+            return workspace.git_merge(course, student)
+    return None

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "nbhosting.dashboard",
     "nbhosting.exchange",
     "nbhosting.accounts",
+    "nbhosting.classroom",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +130,9 @@ EMAIL_BACKEND = os.environ.get("NBH_EMAIL_BACKEND", "django.core.mail.backends.c
 EMAIL_HOST = os.environ.get("NBH_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("NBH_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("NBH_EMAIL_FROM", "nbhosting@localhost")
+# The site's address as people type it, for links made outside a request (nbh student-register).
+NBH_BASE_URL = os.environ.get("NBH_BASE_URL") or "http://localhost" + (
+    f":{os.environ['NBH_HTTP_PORT']}" if os.environ.get("NBH_HTTP_PORT", "80") != "80" else "")
 
 # nginx is the only client of gunicorn; it sets X-Forwarded-Proto and X-Real-IP.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -55,12 +55,19 @@ def kernel_culling(after: int, interval: int) -> list[str]:
 
 
 def frontend_defaults(stop_url: str) -> dict:
-    """Default settings for the notebook's frontend (JupyterLab's labconfig layer): a "Stop my
-    server" item in the File menu. It opens the platform's confirmation page in a new tab, as
-    JupyterHub's control panel does, so the notebook tab is left as it is."""
-    item = {"command": "help:open", "rank": 99,
-            "args": {"url": stop_url, "text": "Stop my server", "newBrowserTab": True}}
-    return {"@jupyterlab/mainmenu-extension:plugin": {"menus": [{"id": "jp-mainmenu-file", "items": [item]}]}}
+    """Default settings for the notebook's frontend (JupyterLab's labconfig layer): items in the
+    File menu for the platform's pages of this server: "Reset a notebook…" (the course's version
+    again, the student's kept as a backup), "Share a read-only copy…" and "Stop my server". Each
+    opens its page in a new tab, as JupyterHub's control panel does, so the notebook tab is left as
+    it is. The pages are reached with the same secret as the stop page: /<page>/<secret>/."""
+    def item(page: str, text: str, rank: int) -> dict:
+        url = stop_url.replace("/stop/", f"/{page}/", 1)
+        return {"command": "help:open", "rank": rank, "args": {"url": url, "text": text, "newBrowserTab": True}}
+
+    items = [item("reset", "Reset a notebook to the course's version…", 97),
+             item("share", "Share a read-only copy…", 98),
+             item("stop", "Stop my server", 99)]
+    return {"@jupyterlab/mainmenu-extension:plugin": {"menus": [{"id": "jp-mainmenu-file", "items": items}]}}
 
 
 class _UnixConnection(http.client.HTTPConnection):

@@ -121,6 +121,10 @@ ensure_venv() {
     stamp="$NBH_VENV/.installed-$(sha256sum "$requirements" | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
         "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+        # nbgitpuller's jupyter-server brings rfc3987-syntax (jupyter-events -> jsonschema's optional
+        # IRI format), which compiles a grammar whenever nbformat is imported: 3 s more at every
+        # start of gunicorn and nbh. Nothing on the host validates IRIs (the image drops it too).
+        "$NBH_VENV/bin/pip" uninstall -y -q --disable-pip-version-check rfc3987-syntax
         touch "$stamp"
         echo "installed $(basename "$requirements")"
     else
