@@ -27,6 +27,11 @@ def follow_progress(stack, response, timeout: float = 300):
     location = response.headers.get("Location", "") if response.status_code == 302 else ""
     if not PROGRESS_URL.match(location):
         return response
+    return wait_on_progress(stack, location, timeout)
+
+
+def wait_on_progress(stack, location: str, timeout: float = 300):
+    """GETs the progress page until it is no longer the page: the server's 302, or a failure."""
     deadline = time.monotonic() + timeout
     while True:
         page = requests.get(stack.url + location, allow_redirects=False, timeout=60)
