@@ -14,7 +14,7 @@ import pytest
 import requests
 from oauthlib.oauth1 import SIGNATURE_TYPE_BODY, Client, RequestValidator, SignatureOnlyEndpoint
 
-from tests.helpers import SERVER_URL
+from tests.helpers import SERVER_URL, follow_progress
 from tests.test_lti13 import counts
 
 KEY, SECRET = "moodle-test", "a-shared-secret-" + secrets.token_hex(8)
@@ -108,7 +108,7 @@ def params(course: str = "lti11demo", **extra) -> dict:
 
 def test_a_signed_launch_opens_and_its_replay_is_refused(stack, consumer):
     body = signed(consumer, params(lis_person_name_full="Ada Lovelace"))
-    first = post(consumer, body)
+    first = follow_progress(stack, post(consumer, body))
     assert first.status_code == 302 and SERVER_URL.match(first.headers["Location"])
     before = counts(stack)
     again = post(consumer, body)

@@ -14,6 +14,7 @@ import time
 import pytest
 import requests
 
+from tests.helpers import SERVER_URL, follow_progress
 from tests.lti_platform import INSTRUCTOR, LEARNER, LaunchSpec, LmsSite
 from tests.stack import NBH, make_repo
 from tests.test_nbgrader_exchange import PS1
@@ -68,7 +69,8 @@ def test_nbgrader_scores_reach_the_lms(stack, lms):
     for subject in ("s-alice", "s-bob"):
         spec = LaunchSpec(subject, LEARNER, {"course": COURSE, "notebook": "intro"})
         answer, _, _ = lms.launch(requests.Session(), spec)
-        assert answer.status_code == 302, answer.text[:300]
+        answer = follow_progress(stack, answer)  # the student's server runs: nbgrader runs in it below
+        assert answer.status_code == 302 and SERVER_URL.match(answer.headers["Location"]), answer.text[:300]
     alice, bob = (student_of(stack, lms, s) for s in ("s-alice", "s-bob"))
     lms.members[CONTEXT] = [
         {"user_id": "s-alice", "roles": LEARNER, "given_name": "Alice", "family_name": "Liddell",
