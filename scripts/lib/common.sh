@@ -5,10 +5,35 @@ NBH_ENV_FILE=${NBH_ENV_FILE:-/etc/nbhosting/nbhosting.env}
 NBH_LOG_DIR=${NBH_LOG_DIR:-/var/log/nbhosting}
 NBH_PID_DIR=/run/nbhosting
 
-step() { printf '\n== %s\n' "$*"; }
+NBH_STEP=""
+step() { NBH_STEP=$*; printf '\n== %s\n' "$*"; }
 warn() { echo "warning: $*" >&2; }
-die() { echo "error: $*" >&2; exit 1; }
+# One line on stderr, naming the step under way.
+die() { echo "error${NBH_STEP:+ in step \"$NBH_STEP\"}: $*" >&2; NBH_DIED=1; exit 1; }
+
+# A script that stops, on a command that failed under `set -e` or on die, says where in one line;
+# never silently. Call it right after `set -euo pipefail`.
+loud_failures() {
+    set -E
+    trap 'nbh_failed_at "$BASH_COMMAND" "$?"' ERR
+    trap nbh_report_exit EXIT
+}
+
+# ERR trap: only records. It also runs in subshells and command substitutions, where a failure
+# may be expected (`[ "$(podman image inspect ...)" = ... ]`), so it must print nothing.
+nbh_failed_at() {
+    local i where="${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}"
+    for ((i = 2; i < ${#BASH_SOURCE[@]}; i++)); do where+=" < ${BASH_SOURCE[i]##*/}:${BASH_LINENO[i - 1]}"; done
+    NBH_FAILED="\`$1\` exited with status $2 ($where)"
+}
+
+nbh_report_exit() {
+    local status=$?
+    [ "$status" = 0 ] || [ -n "${NBH_DIED:-}" ] || \
+        echo "error${NBH_STEP:+ in step \"$NBH_STEP\"}: ${NBH_FAILED:-stopped with status $status}" >&2
+}
 has_systemd() { [ -d /run/systemd/system ]; }
+# shellcheck disable=SC2154  # src: the folder of the tree, set by the script that sources this file
 nbh() { "$src/scripts/nbh" "$@"; }
 
 write_env_file() {
@@ -44,12 +69,17 @@ ENV
 apt_install() {
     local missing=()
     for package in "$@"; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+        # Not `dpkg-query | grep -q`: grep leaving early can fail the pipeline under pipefail.
+        case "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)" in
+            *" ok installed") ;;
+            *) missing+=("$package") ;;
+        esac
     done
     [ ${#missing[@]} -eq 0 ] && { echo "all present"; return; }
     # Third-party sources may be unreachable; Debian's own are what we need.
     apt-get update -q > /dev/null 2>&1 || warn "apt-get update reported errors; trying anyway"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null \
+        || die "apt-get could not install ${missing[*]}"
     echo "installed ${missing[*]}"
 }
 
@@ -115,9 +145,11 @@ start_podman_service() {
 ensure_venv() {
     local requirements=$1 stamp
     [ -x "$NBH_VENV/bin/python" ] || /usr/bin/python3 -m venv "$NBH_VENV"
-    stamp="$NBH_VENV/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+    stamp=$(sha256sum < "$requirements")
+    stamp="$NBH_VENV/.installed-${stamp:0:16}"
     if [ ! -f "$stamp" ]; then
-        "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+        "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements" \
+            || die "pip could not install $(basename "$requirements") into $NBH_VENV"
         touch "$stamp"
         echo "installed $(basename "$requirements")"
     else
@@ -128,9 +160,12 @@ ensure_venv() {
 # Builds an image from a folder, unless an image built from the same inputs exists already.
 build_image() {
     local context=$1 image=$2; shift 2
-    local inputs
-    inputs=$( (cd "$context" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$*";
-               podman image inspect --format '{{.Id}}' "$NBH_BASE_IMAGE" 2>/dev/null) | sha256sum | cut -c1-32)
+    local inputs base files
+    # The base image's id is part of the inputs; absent, it is "" (the build will then fail loudly).
+    base=$(podman image inspect --format '{{.Id}}' "$NBH_BASE_IMAGE" 2>/dev/null || true)
+    files=$(cd "$context" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    inputs=$(printf '%s\n%s\n%s\n' "$files" "$*" "$base" | sha256sum)
+    inputs=${inputs:0:32}
     if [ "$(podman image inspect --format '{{index .Labels "nbhosting.inputs"}}' "$image" 2>/dev/null)" = "$inputs" ]; then
         echo "$image is up to date"
         return
@@ -191,8 +226,8 @@ start_loop() {
     if has_systemd; then
         render "$src/systemd/nbhosting-$name.service" "/etc/systemd/system/nbhosting-$name.service"
         systemctl daemon-reload
-        systemctl enable nbhosting-$name.service > /dev/null
-        systemctl restart nbhosting-$name.service
+        systemctl enable "nbhosting-$name.service" > /dev/null
+        systemctl restart "nbhosting-$name.service"
     else
         start_daemon "$name" "$src/scripts/nbh" "$@"
     fi
@@ -224,14 +259,20 @@ configure_nginx() {
 }
 
 site_url() {
-    local host
-    host=$(hostname -I 2>/dev/null | awk '{print $1}')
+    local addresses host
+    # `hostname -I` fails where the host name does not resolve, and may print nothing.
+    addresses=$(hostname -I 2>/dev/null || true)
+    read -r host _ <<< "$addresses" || true
     host=${host:-127.0.0.1}
     if [ "$NBH_HTTP_PORT" = 80 ]; then echo "http://$host"; else echo "http://$host:$NBH_HTTP_PORT"; fi
 }
 
 create_demo_course() {
-    if nbh course-list | awk 'NR > 1 {print $1}' | grep -qx demo; then
+    local courses
+    # The whole list first, then the match: `nbh course-list | grep -q` could take the wrong branch
+    # (grep leaving early, or course-list failing), and course-create would then refuse.
+    courses=$(nbh course-list) || die "nbh course-list failed"
+    if awk 'NR > 1 && $1 == "demo" {found = 1} END {exit !found}' <<< "$courses"; then
         echo "demo course exists"
         return
     fi
