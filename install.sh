@@ -4,12 +4,30 @@
 #
 # Site settings live in /etc/nbhosting/nbhosting.env (written on the first run; edit it and rerun).
 # On the first run, NBH_HTTP_PORT=8080 ./install.sh picks another port than 80.
+#
+# ./install.sh --uninstall [--purge]: stops and removes what it installed; keeps the courses,
+# workspaces, database, site settings and logs, unless --purge.
 set -euo pipefail
 src=$(dirname "$(readlink -f "$0")")
 # shellcheck source=scripts/lib/common.sh
 . "$src/scripts/lib/common.sh"
+loud_failures
 
+usage="usage: ./install.sh [--uninstall [--purge]]"
+case "$*" in
+    "") ;;
+    --uninstall) uninstall=keep ;;
+    "--uninstall --purge" | "--purge --uninstall") uninstall=purge ;;
+    -h | --help) echo "$usage"; exit 0 ;;
+    *) die "$usage" ;;
+esac
 [ "$(id -u)" = 0 ] || die "install.sh must run as root"
+if [ -n "${uninstall:-}" ]; then
+    # shellcheck source=scripts/lib/uninstall.sh
+    . "$src/scripts/lib/uninstall.sh"
+    uninstall "$uninstall"
+    exit 0
+fi
 grep -q 'bookworm' /etc/os-release || warn "this is not Debian 12 (bookworm); continuing anyway"
 
 step "site settings"
@@ -52,8 +70,13 @@ install_logrotate
 step "demo course"
 create_demo_course
 
+step "smoke check"
 url=$(nbh course-sign-url demo intro.ipynb demo-student --ttl 604800 --base "$(site_url)")
 wait_for_http "$(site_url)/c/none"
+# Opens the link as the student's browser would and runs a cell through nginx (one line either way).
+smoke=$("$NBH_VENV/bin/python" "$src/scripts/lib/smoke.py" "$url" 2>&1) \
+    || die "nbhosting is not running: ${smoke##*$'\n'}"
+echo "$smoke"
 cat <<MSG
 
 nbhosting is running. Open the demo notebook (link valid for 7 days):

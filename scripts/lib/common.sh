@@ -58,12 +58,21 @@ ENV
         umask 022
         echo "wrote $NBH_ENV_FILE"
     fi
-    set -a
-    # shellcheck disable=SC1090
-    . "$NBH_ENV_FILE"
-    set +a
+    load_env_file
+}
+
+# The site settings, where they exist, and the defaults of what they leave out.
+load_env_file() {
+    if [ -f "$NBH_ENV_FILE" ]; then
+        set -a
+        # shellcheck disable=SC1090
+        . "$NBH_ENV_FILE"
+        set +a
+    fi
+    : "${NBH_DATA_ROOT:=/var/lib/nbhosting}" "${NBH_VENV:=/opt/nbhosting/venv}" "${NBH_HTTP_PORT:=80}"
+    : "${NBH_INSTANCE:=main}"
     : "${NBH_BASE_IMAGE:=localhost/nbhosting/base:bookworm}" "${NBH_DEFAULT_IMAGE:=localhost/nbhosting/default:latest}"
-    export NBH_ENV_FILE NBH_BASE_IMAGE NBH_DEFAULT_IMAGE
+    export NBH_ENV_FILE NBH_DATA_ROOT NBH_VENV NBH_HTTP_PORT NBH_INSTANCE NBH_BASE_IMAGE NBH_DEFAULT_IMAGE
 }
 
 apt_install() {
