@@ -55,7 +55,7 @@ prepare_data_root
 nbh migrate -v0
 protect_database
 nbh collectstatic --noinput -v0
-ln -sf "$src/scripts/nbh" /usr/local/bin/nbh
+ensure_link "$src/scripts/nbh" /usr/local/bin/nbh
 
 step "services"
 start_gunicorn

@@ -94,7 +94,21 @@ apt_install() {
 
 # Writes a template of this tree (systemd units, the logrotate rule) with the site's paths in it.
 render() {
-    sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g; s|@LOG_DIR@|$NBH_LOG_DIR|g" "$1" > "$2"
+    local new
+    new=$(mktemp)
+    sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g; s|@LOG_DIR@|$NBH_LOG_DIR|g" "$1" > "$new"
+    replace_if_changed "$new" "$2"
+}
+
+# Puts the file $1 (a temporary one) in place of $2 only if they differ: a rerun rewrites nothing.
+replace_if_changed() {
+    if ! cmp -s "$1" "$2"; then install -m 644 "$1" "$2"; fi
+    rm -f "$1"
+}
+
+# ln -sf, only if the link does not point there already.
+ensure_link() {
+    [ "$(readlink "$2" 2>/dev/null || true)" = "$1" ] || ln -sfn "$1" "$2"
 }
 
 podman_answers() { curl -sf --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping > /dev/null 2>&1; }
@@ -106,25 +120,50 @@ start_daemon() {
     mkdir -p "$NBH_PID_DIR" "$NBH_LOG_DIR"
     stop_daemon "$name"
     # Its own working folder: a service must not leave files (podman's oom files, say) in
-    # whatever folder install.sh was run from.
-    (cd "$NBH_PID_DIR" && setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null &
-     echo $! > "$NBH_PID_DIR/$name.pid")
+    # whatever folder install.sh was run from. `exec`: the recorded pid is the service's own, and
+    # setsid (not a group leader here, so it does not fork) makes it the leader of its own group.
+    (cd "$NBH_PID_DIR" && exec setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null) &
+    echo $! > "$NBH_PID_DIR/$name.pid"
 }
 
-# Stops a background service started by start_daemon: SIGTERM, then SIGKILL after 30 s.
+# Stops a background service started by start_daemon, with the processes of its group (gunicorn's
+# workers, a loop's sleep): SIGTERM, then SIGKILL after 30 s.
 stop_daemon() {
-    local pidfile=$NBH_PID_DIR/$1.pid pid
+    local pidfile=$NBH_PID_DIR/$1.pid pid targets=() children=() target
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
+    # Pid files written before services were exec'd hold a subshell's pid; the service is its child.
     if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$pid" 2>/dev/null; then
-            warn "$1 (pid $pid) ignored SIGTERM for 30 s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
+        mapfile -t children < <(child_pids "$pid")
+        targets=("$pid" "${children[@]}")
+    fi
+    for target in "${targets[@]}"; do signal_group TERM "$target"; done
+    for _ in $(seq 1 300); do any_alive "${targets[@]}" || break; sleep 0.1; done
+    if any_alive "${targets[@]}"; then
+        warn "$1 (pid $pid) ignored SIGTERM for 30 s; killing it"
+        for target in "${targets[@]}"; do signal_group KILL "$target"; done
     fi
     rm -f "$pidfile"
+}
+
+# The process group led by $2 if there is one, else the process $2 alone.
+signal_group() { kill -"$1" -- "-$2" 2>/dev/null || kill -"$1" "$2" 2>/dev/null || true; }
+
+any_alive() {
+    local pid
+    for pid in "$@"; do if kill -0 "$pid" 2>/dev/null; then return 0; fi; done
+    return 1
+}
+
+# The pids of the children of $1, from /proc (minimal systems have no ps).
+child_pids() {
+    local stat fields ppid
+    for stat in /proc/[0-9]*/stat; do
+        { read -r fields < "$stat"; } 2>/dev/null || continue
+        fields=${fields##*) }  # after "pid (comm) ": state, ppid, ...
+        read -r _ ppid _ <<< "$fields"
+        if [ "$ppid" = "$1" ]; then stat=${stat#/proc/}; echo "${stat%/stat}"; fi
+    done
 }
 
 # What podman's configuration is now: a service started before a change must restart to see it.
@@ -252,8 +291,11 @@ install_logrotate() {
 }
 
 configure_nginx() {
-    nbh nginx-config --out /etc/nginx/sites-available/nbhosting.conf > /dev/null
-    ln -sf /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf
+    local new
+    new=$(mktemp)
+    nbh nginx-config --out "$new" > /dev/null
+    replace_if_changed "$new" /etc/nginx/sites-available/nbhosting.conf
+    ensure_link /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf
     # Debian's sample site claims port 80 as default_server.
     [ "$NBH_HTTP_PORT" = 80 ] && rm -f /etc/nginx/sites-enabled/default
     nginx -t -q || die "nginx rejects its configuration"
