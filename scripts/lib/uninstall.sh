@@ -42,6 +42,7 @@ stop_services() {
 # The site's own containers (students' and instructors' servers); their workspaces stay.
 remove_containers() {
     local ids
+    command -v podman > /dev/null || { echo "podman is not installed: no containers"; return 0; }
     ids=$(podman ps -a -q --filter "label=nbhosting.instance=$NBH_INSTANCE") \
         || die "podman cannot list the containers"
     if [ -n "$ids" ]; then
@@ -76,6 +77,7 @@ remove_nginx_site() {
 
 remove_images() {
     local image
+    command -v podman > /dev/null || return 0
     for image in "$NBH_DEFAULT_IMAGE" "$NBH_BASE_IMAGE"; do
         if podman image exists "$image"; then
             podman rmi "$image" > /dev/null || die "podman could not remove $image"
