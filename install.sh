@@ -82,5 +82,6 @@ cat <<MSG
 nbhosting is running. Open the demo notebook (link valid for 7 days):
   $url
 Manage courses with: nbh course-list | nbh course-create NAME GIT_URL | nbh help
-Staff dashboard: $(site_url)/staff/  (create an account with: nbh staff-create NAME --admin)
+Staff dashboard: $(site_url)/staff/  (log in at /staff/login/; create an account with:
+  nbh staff-create NAME --admin)
 MSG
