@@ -35,7 +35,7 @@ write_env_file
 
 step "system packages"
 apt_install podman runc catatonit conmon uidmap nginx debootstrap git python3-venv ca-certificates curl sqlite3 \
-    logrotate
+    logrotate btrfs-progs
 
 step "podman"
 bash "$src/scripts/lib/configure-podman.sh"
@@ -50,8 +50,11 @@ build_image "$src/images/default" "$NBH_DEFAULT_IMAGE" --build-arg "BASE=$NBH_BA
 # After the probe, which may have changed podman's configuration: the service runs with it.
 start_podman_service
 
-step "database and static files"
+step "disk quotas"
 prepare_data_root
+ensure_disk_quotas
+
+step "database and static files"
 nbh migrate -v0
 protect_database
 nbh collectstatic --noinput -v0

@@ -16,13 +16,16 @@ from nbhosting.containers.spawn import SpawnError, ensure_running, get_record
 from nbhosting.courses.models import Course
 from nbhosting.stats.models import OpenEvent, record_open
 from nbhosting.workspaces import workspace
-from nbhosting.workspaces.models import Student, UidRangeExhausted
+from nbhosting.workspaces.models import Student, Sync, UidRangeExhausted, latest_sync
 from nbhosting.workspaces.notebooks import Notebook
 
 # What a caller turns into a 503 page: the student's files are safe, trying again may work.
 NotStarted = (SpawnError, LeaseTimeout, UidRangeExhausted, workspace.WorkspaceError)
 # What a caller turns into a 409 page: the workspace cannot be used this way; nothing was changed.
 Conflict = workspace.WorkspaceConflict
+# What a caller turns into a 507 page, before NotStarted (which it is one of): the student's disk
+# quota is reached, so the notebook could not be copied in.
+Full = workspace.WorkspaceFull
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class Opened:
 
 def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_mode: bool = False,
                   reset: bool = False) -> Opened:
-    """Raises Conflict (before anything changed) or one of NotStarted."""
+    """Raises Conflict (before anything changed), Full, or one of NotStarted."""
     started = time.monotonic()
     if git_mode:
         action, target = _clone(course, student), notebook.source.relative_to(course.repo_dir)
@@ -51,7 +54,21 @@ def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_m
 
 
 def _clone(course: Course, student: Student) -> str:
-    """Clones under the pair's lease: twenty simultaneous first opens must not clone twenty times."""
+    cloned = update_clone(course, student)
+    return OpenEvent.Action.CLONED if cloned and cloned.kind in (Sync.Kind.CLONED, Sync.Kind.ADOPTED) \
+        else OpenEvent.Action.EXISTING
+
+
+def update_clone(course: Course, student: Student, force: bool = False) -> Sync | None:
+    """Git mode: clones the course into the workspace, or merges the course's new commits into it
+    (`force`: even when the course did not move, as when the student asks). Returns the clone's or
+    merge's report, None when there was nothing to do. Under the pair's lease: twenty simultaneous
+    first opens must not clone twenty times, nor two opens merge at once."""
+    if not force and workspace.is_clone(course, student) and not workspace.behind(course, student):
+        return None  # the common case, as fast as a warm open: one look and one query, no lease
     with lease(get_record(course, student)):
-        cloned = workspace.git_clone(course, student)
-    return OpenEvent.Action.CLONED if cloned else OpenEvent.Action.EXISTING
+        if workspace.git_clone(course, student):
+            return latest_sync(course.pk, student.pk)
+        if force or workspace.behind(course, student):
+            return workspace.git_merge(course, student)
+    return None

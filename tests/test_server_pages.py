@@ -122,7 +122,7 @@ def test_without_the_secret_nothing_starts_or_stops(pages):
     server = server_of(pages, "guarded")
     unknown = "A" * 43
     for url in (f"/restart/{unknown}/notebooks/intro.ipynb", f"/stop/{unknown}/", f"/c/{unknown}/tree",
-                "/restart/short/tree", "/stop/../"):
+                "/restart/short/tree", "/stop/%2E%2E/"):  # dot segments unnormalised by the client
         response = requests.get(pages.url + url, timeout=30, allow_redirects=False)
         assert response.status_code == 404, url
     assert requests.post(f"{pages.url}/stop/{unknown}/", timeout=30).status_code == 404

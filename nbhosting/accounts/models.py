@@ -80,3 +80,12 @@ class FailedLogin(models.Model):
     username = models.CharField(max_length=150, db_index=True)
     address = models.CharField(max_length=45, db_index=True)
     time = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class EnrollmentKey(models.Model):
+    """A course's key for self sign-up: whoever has it may make an account and enroll as a learner
+    (in `group`). No row, no sign-up: students come from rosters and LMS launches only."""
+    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="enrollment_key")
+    key = models.CharField(max_length=128)
+    group = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True)

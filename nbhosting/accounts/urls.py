@@ -12,4 +12,5 @@ urlpatterns = [
     path("password-reset/sent/", views.reset_sent, name="reset-sent"),
     path("set-password/<uidb64>/<token>/", views.set_password, name="set-password"),
     path("set-password/done/", views.password_set, name="password-set"),
+    path("signup/<str:course>/", views.signup, name="signup"),
 ]

@@ -1,16 +1,24 @@
-"""Login, logout and password pages, shared by students and staff."""
+"""Login, logout and password pages, shared by students and staff; students' self sign-up."""
+import hmac
+
+from django import forms
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.views.decorators.http import require_http_methods
 
-from nbhosting.accounts.forms import ThrottledAuthenticationForm
-from nbhosting.accounts.identity import student_of
-from nbhosting.accounts.models import Enrollment
+from nbhosting.accounts import throttle
+from nbhosting.accounts.forms import EnrollmentKeyForm, SignupForm, ThrottledAuthenticationForm, client_address
+from nbhosting.accounts.identity import enroll, link_account, student_of
+from nbhosting.accounts.models import Enrollment, EnrollmentKey
+from nbhosting.courses.models import Course
 
 
 class LoginView(auth.LoginView):
@@ -40,6 +48,48 @@ def home(request: HttpRequest) -> HttpResponse:
 def _manages_any(request: HttpRequest) -> bool:
     from nbhosting.dashboard.access import visible_courses  # the dashboard decides who manages what
     return bool(visible_courses(request.user))
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest, course: str) -> HttpResponse:
+    """Self sign-up with the course's enrollment key: a new account, or a logged-in student's
+    enrollment. Wrong keys count as failed logins, so that keys cannot be guessed either."""
+    found = Course.objects.filter(name=course).select_related("enrollment_key").first()
+    key = getattr(found, "enrollment_key", None) if found else None
+    if key is None:
+        return render(request, "accounts/message.html", {
+            "title": "No sign-up here", "message": "This course takes no sign-ups; ask your teacher for an account."},
+            status=404)
+    existing = student_of(request.user)
+    if request.user.is_authenticated and existing is None:
+        return render(request, "accounts/message.html", {
+            "title": "No student account", "message": "Your account does not run notebooks; log out to sign up."},
+            status=403)
+    form = (EnrollmentKeyForm if existing else SignupForm)(request.POST or None)
+    if request.method == "POST" and form.is_valid() and _key_accepted(request, form, key):
+        with transaction.atomic():
+            if existing is None:
+                user = form.save()
+                existing = link_account(user, user.username).student
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            current = Enrollment.objects.filter(course=found, student=existing).first()
+            if current is None:
+                enroll(found, existing, Enrollment.Role.LEARNER, key.group, Enrollment.Source.SIGNUP)
+        return redirect("classroom:course", course=found.name)
+    return render(request, "accounts/signup.html", {"course": found, "form": form, "new_account": not existing},
+                  status=400 if request.method == "POST" else 200)
+
+
+def _key_accepted(request: HttpRequest, form: forms.Form, key: EnrollmentKey) -> bool:
+    counted_as, address = f"signup:{key.course.name}", client_address(request)
+    if throttle.seconds_refused(counted_as, address):
+        form.add_error(None, "Too many wrong keys. Try again later.")
+        return False
+    if not hmac.compare_digest(form.cleaned_data["key"].encode(), key.key.encode()):
+        throttle.record_failure(counted_as, address)
+        form.add_error("key", "This is not the key of this course.")
+        return False
+    return True
 
 
 logout = auth.LogoutView.as_view(next_page=reverse_lazy("accounts:login"))

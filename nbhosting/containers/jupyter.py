@@ -15,6 +15,8 @@ SOCKET_IN_CONTAINER = "/run/nbh/jupyter.sock"
 # Jupyter configuration the platform writes for one server, beside its socket.
 CONFIG_IN_CONTAINER = "/run/nbh/config"
 HOME = "/home/jovyan"
+# On the container's /tmp tmpfs, not in the workspace, which may be full.
+RUNTIME_IN_CONTAINER = "/tmp/jupyter-runtime"
 
 
 def command(base_url: str, extra: list[str] | None = None) -> list[str]:
@@ -30,6 +32,10 @@ def command(base_url: str, extra: list[str] | None = None) -> list[str]:
         # The Host header is the site's public name; nginx is the only client of the socket.
         "--ServerApp.allow_remote_access=True",
         f"--ServerApp.root_dir={HOME}",
+        # Signatures of trusted outputs in memory, not in a database in the workspace: a save at
+        # the disk quota fails on the notebook itself, with "Disk quota exceeded", instead of on
+        # the database ("database is locked"). Outputs are trusted again once run after a restart.
+        "--NotebookNotary.db_file=:memory:",
         *(extra or []),
     ]
 
@@ -47,12 +53,19 @@ def kernel_culling(after: int, interval: int) -> list[str]:
 
 
 def frontend_defaults(stop_url: str) -> dict:
-    """Default settings for the notebook's frontend (JupyterLab's labconfig layer): a "Stop my
-    server" item in the File menu. It opens the platform's confirmation page in a new tab, as
-    JupyterHub's control panel does, so the notebook tab is left as it is."""
-    item = {"command": "help:open", "rank": 99,
-            "args": {"url": stop_url, "text": "Stop my server", "newBrowserTab": True}}
-    return {"@jupyterlab/mainmenu-extension:plugin": {"menus": [{"id": "jp-mainmenu-file", "items": [item]}]}}
+    """Default settings for the notebook's frontend (JupyterLab's labconfig layer): items in the
+    File menu for the platform's pages of this server: "Reset a notebook…" (the course's version
+    again, the student's kept as a backup), "Share a read-only copy…" and "Stop my server". Each
+    opens its page in a new tab, as JupyterHub's control panel does, so the notebook tab is left as
+    it is. The pages are reached with the same secret as the stop page: /<page>/<secret>/."""
+    def item(page: str, text: str, rank: int) -> dict:
+        url = stop_url.replace("/stop/", f"/{page}/", 1)
+        return {"command": "help:open", "rank": rank, "args": {"url": url, "text": text, "newBrowserTab": True}}
+
+    items = [item("reset", "Reset a notebook to the course's version…", 97),
+             item("share", "Share a read-only copy…", 98),
+             item("stop", "Stop my server", 99)]
+    return {"@jupyterlab/mainmenu-extension:plugin": {"menus": [{"id": "jp-mainmenu-file", "items": items}]}}
 
 
 class _UnixConnection(http.client.HTTPConnection):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from nbhosting.containers import jupyter
-from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount
+from nbhosting.containers import jupyter, seccomp
+from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount, Tmpfs
 from nbhosting.containers.lease import lease
 from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend as default_backend
@@ -19,6 +19,7 @@ from nbhosting.courses.models import Course
 from nbhosting.exchange.containers import extras as nbgrader_extras
 from nbhosting.folders import root_folder
 from nbhosting.names import container_name
+from nbhosting.sizes import parse_size
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import COURSE_MOUNT
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
@@ -76,14 +77,21 @@ def spec(record: Container) -> ContainerSpec:
             Mount(record.socket_dir, os.path.dirname(jupyter.SOCKET_IN_CONTAINER)),
             *extra.mounts,
         ],
-        tmpfs=extra.tmpfs,
+        tmpfs=[Tmpfs("/tmp", size=settings.NBH_TMP_SIZE), *extra.tmpfs],
         environment={"HOME": jupyter.HOME, "USER": student.name, "NBH_COURSE": course.name,
-                     "JUPYTER_CONFIG_PATH": jupyter.CONFIG_IN_CONTAINER},
+                     "JUPYTER_CONFIG_PATH": jupyter.CONFIG_IN_CONTAINER,
+                     # Kernels' connection files: they still start when the workspace is full.
+                     "JUPYTER_RUNTIME_DIR": jupyter.RUNTIME_IN_CONTAINER},
         labels=labels(course, student),
         network=course.network,
         memory=course.memory_limit,
         cpus=course.cpus_limit,
         pids=course.pids_limit,
+        # Nothing the student writes lands on the host's disk but their workspace, within its quota.
+        read_only=True,
+        seccomp_profile=seccomp.profile_path(),
+        # A kernel can write to the server's stdout, which podman keeps in a file on the host.
+        log_size=parse_size(settings.NBH_LOG_SIZE),
     )
 
 

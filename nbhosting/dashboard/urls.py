@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth
 from django.urls import path, reverse_lazy
 
 from nbhosting.accounts.views import LoginView
+from nbhosting.classroom import staff as classroom
 from nbhosting.dashboard.views import actions, courses, jobs, stats
 
 app_name = "dashboard"
@@ -28,6 +29,9 @@ urlpatterns = [
     path("course/<str:course>/students/<str:student>/restart/", actions.restart_student, name="restart-student"),
     path("course/<str:course>/clear-staff-work/", actions.clear_staff_work, name="clear-staff-work"),
     path("course/<str:course>/my-workspace/", actions.my_workspace, name="my-workspace"),
+    path("course/<str:course>/students/", classroom.students, name="students"),
+    path("course/<str:course>/droparea/", classroom.droparea, name="droparea"),
+    path("course/<str:course>/droparea/run/", classroom.droparea_run, name="droparea-run"),
     path("course/<str:course>/stats/", stats.stats_page, name="stats"),
     path("course/<str:course>/stats/<str:figure>.json", stats.figure_json, name="figure-json"),
     path("course/<str:course>/stats/<str:figure>.csv", stats.figure_csv, name="figure-csv"),

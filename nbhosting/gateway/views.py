@@ -14,6 +14,7 @@ from nbhosting.names import (
     validate_notebook_path,
     validate_student,
 )
+from nbhosting.sizes import format_size
 from nbhosting.workspaces.models import get_or_create_student
 from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
 
@@ -54,6 +55,13 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
         opened = opening.open_notebook(course, student, notebook, git_mode=git_mode, reset=reset)
     except opening.Conflict as exc:
         return error_page(request, 409, "Workspace in use", str(exc))
+    except opening.Full:
+        return error_page(
+            request, 507, "Your workspace is full",
+            f"Your files in {course_name} use all of your disk quota ({format_size(course.quota_bytes)}), so "
+            "this notebook could not be copied. Delete files you no longer need from a notebook you "
+            "already have open (or ask the course staff), then open the link again.",
+        )
     except opening.NotStarted as exc:
         log.error("open %s/%s/%s failed: %s", course_name, path, student_name, exc)
         return error_page(

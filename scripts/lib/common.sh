@@ -4,6 +4,9 @@
 NBH_ENV_FILE=${NBH_ENV_FILE:-/etc/nbhosting/nbhosting.env}
 NBH_LOG_DIR=${NBH_LOG_DIR:-/var/log/nbhosting}
 NBH_PID_DIR=/run/nbhosting
+# ensure_disk_quotas, for install.sh
+# shellcheck source=scripts/lib/quota.sh
+. "$(dirname "${BASH_SOURCE[0]}")/quota.sh"
 
 NBH_STEP=""
 step() { NBH_STEP=$*; printf '\n== %s\n' "$*"; }
@@ -198,6 +201,10 @@ ensure_venv() {
     if [ ! -f "$stamp" ]; then
         "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements" \
             || die "pip could not install $(basename "$requirements") into $NBH_VENV"
+        # nbgitpuller's jupyter-server brings rfc3987-syntax (jupyter-events -> jsonschema's optional
+        # IRI format), which compiles a grammar whenever nbformat is imported: 3 s more at every
+        # start of gunicorn and nbh. Nothing on the host validates IRIs (the image drops it too).
+        "$NBH_VENV/bin/pip" uninstall -y -q --disable-pip-version-check rfc3987-syntax
         touch "$stamp"
         echo "installed $(basename "$requirements")"
     else

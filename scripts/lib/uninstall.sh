@@ -21,6 +21,9 @@ uninstall() {
     step "files"
     remove_installed_files
     step "data"
+    # The workspaces' filesystem (quota.sh): unmounted, its loop device freed; install.sh mounts it
+    # again. A purge must not remove what lies under a mount.
+    release_disk_quotas
     if [ "$purge" = purge ]; then purge_data; else report_kept; fi
 }
 
