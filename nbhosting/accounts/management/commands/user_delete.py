@@ -1,6 +1,7 @@
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
 
 from nbhosting.accounts.management.commands._users import existing_user, other_active
 from nbhosting.cli import NbhCommand
@@ -19,7 +20,10 @@ class Command(NbhCommand):
             user = existing_user(username)
             self._refuse_last_admin(user)
             courses = self._leave_staff_lists(username)
-            user.delete()
+            try:
+                user.delete()
+            except (ProtectedError, RestrictedError) as exc:  # rolls the staff lists back too
+                raise CommandError(f"{username} cannot be deleted: {exc.args[0]}") from None
         left = f", removed from the staff of {', '.join(courses)}" if courses else ""
         self.stdout.write(f"deleted {username}{left}")
 
