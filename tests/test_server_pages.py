@@ -111,7 +111,7 @@ def test_stop_my_server_from_the_notebooks_file_menu(pages, browser):
     assert podman_state(pages, name_of("menu")) == "exited"
     assert db_state(pages, "menu") == "stopped"
     # The student cannot take the item out, nor point it elsewhere: its file is root's.
-    config = pages.data / "run" / "containers" / name_of("menu") / "config" / "labconfig"
+    config = pages.data / "run" / "config" / name_of("menu") / "labconfig"
     assert (config / "default_setting_overrides.json").stat().st_uid == 0
     assert oct(config.stat().st_mode & 0o777) == "0o755"
     confirm.close()

@@ -1,6 +1,7 @@
 """How a student's Jupyter server is started, and how we know it answers.
 
 The server listens on a unix socket in a folder shared with nginx only; there is no TCP port.
+Nobody connects through that folder, which the student can change: see server_files.py.
 Its base URL carries the container's secret (/c/<secret>/), which is the whole access control:
 Jupyter's token and XSRF checks both rely on cookies, which browsers block inside a cross-site
 LMS iframe, and an attacker cannot forge a request to a URL they do not know.
@@ -9,11 +10,12 @@ import http.client
 import json
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 SOCKET_IN_CONTAINER = "/run/nbh/jupyter.sock"
-# Jupyter configuration the platform writes for one server, beside its socket.
-CONFIG_IN_CONTAINER = "/run/nbh/config"
+# Jupyter configuration the platform writes for one server: root's, mounted read-only.
+CONFIG_IN_CONTAINER = "/run/nbh-config"
 HOME = "/home/jovyan"
 # On the container's /tmp tmpfs, not in the workspace, which may be full.
 RUNTIME_IN_CONTAINER = "/tmp/jupyter-runtime"
@@ -98,13 +100,16 @@ def answers(sock: Path, base_url: str, timeout: float = 5.0) -> bool:
     return get_json(sock, f"{base_url}api/status", timeout) is not None
 
 
-def wait_ready(sock: Path, base_url: str, deadline: float, alive) -> bool:
+def wait_ready(find: Callable[[], Path | None], base_url: str, deadline: float,
+               alive: Callable[[], bool]) -> bool:
     """Waits until Jupyter answers on its socket. Under load a start can take many seconds, so
-    rather than a short fixed timeout: cheap polls for the socket file, then one request that is
-    allowed to queue until the server's loop runs. `alive()` lets a dead container fail fast."""
+    rather than a short fixed timeout: cheap polls for the socket (`find()` gives the path to ask
+    once there is one), then one request that is allowed to queue until the server's loop runs.
+    `alive()` lets a dead container fail fast."""
     last_check = time.monotonic()
     while time.monotonic() < deadline:
-        if sock.exists():
+        sock = find()
+        if sock is not None:
             if answers(sock, base_url, timeout=max(1.0, min(30.0, deadline - time.monotonic()))):
                 return True
             time.sleep(0.05)
