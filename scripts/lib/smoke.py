@@ -8,6 +8,7 @@ sent over the kernel's websocket through nginx prints its result.
 import html
 import re
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -20,6 +21,7 @@ from nbhosting.kernel_run import run_code  # noqa: E402  (the tree's own package
 # A cold open builds nothing but starts a container: the gateway's own wait is bounded by
 # NBH_SPAWN_TIMEOUT (180 s by default).
 OPEN_TIMEOUT = 240
+PROGRESS = re.compile(r"^(https?://[^/]+)?/starting/[A-Za-z0-9_-]{43}/$")
 KERNEL_TIMEOUT = 120
 
 
@@ -28,8 +30,9 @@ class SmokeError(Exception):
 
 
 def open_link(link: str) -> str:
-    """The base URL (.../c/<secret>/) of the notebook server the link redirects to."""
-    response = requests.get(link, allow_redirects=False, timeout=OPEN_TIMEOUT)
+    """The base URL (.../c/<secret>/) of the notebook server the link leads to, through the progress
+    page when the server was not ready at once, as a browser gets there."""
+    response = follow_progress(link, requests.get(link, allow_redirects=False, timeout=OPEN_TIMEOUT))
     if response.status_code != 302:
         raise SmokeError(f"the demo link answered {response.status_code}, not a redirect: {page_text(response.text)}")
     page = urljoin(link, response.headers["Location"])
@@ -40,6 +43,20 @@ def open_link(link: str) -> str:
     if answer.status_code != 200:
         raise SmokeError(f"Jupyter answered {answer.status_code} through nginx: {page_text(answer.text)}")
     return server.group(0)
+
+
+def follow_progress(link: str, response: requests.Response) -> requests.Response:
+    """A redirect to the start queue's progress page is polled, as the page itself does, until it
+    sends the browser on (302) or says why not; any other answer comes back as it is."""
+    location = response.headers.get("Location", "") if response.status_code == 302 else ""
+    if not PROGRESS.match(location):
+        return response
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while True:
+        page = requests.get(urljoin(link, location), allow_redirects=False, timeout=OPEN_TIMEOUT)
+        if page.status_code != 200 or time.monotonic() > deadline:
+            return page
+        time.sleep(0.2)
 
 
 def page_text(text: str) -> str:
