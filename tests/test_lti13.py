@@ -68,7 +68,12 @@ def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, s
         tab = browser.new_page()
         tab.goto(lms.page_url(hint, storage=storage))
         frame = tab.wait_for_selector("iframe#tool").content_frame()
-        frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=180_000)
+        try:
+            frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=180_000)
+        except Exception:
+            (ARTIFACTS / "lti13-launch-failure.txt").write_text(
+                f"{frame.url}\n{tab.evaluate('window.ltiMessages')}\n{frame.content()[:4000]}")
+            raise
         # Third-party cookies really are blocked in the tool's frame.
         assert frame.evaluate("document.cookie = 'probe=1; SameSite=None'; document.cookie") == ""
         texts = run_a_cell(tab, frame)
