@@ -43,6 +43,11 @@ def workspace(request: HttpRequest, course: str) -> HttpResponse:
     return HttpResponseRedirect(ready.container.base_url + LANDING)
 
 
+def open_grading_server(nbgrader: NbgraderCourse) -> Ready:
+    """The course's grading server, ready; for the other doors to it (an LTI instructor launch)."""
+    return _open(nbgrader)
+
+
 def _open(nbgrader: NbgraderCourse) -> Ready:
     """Before the instructors look: vet the drop box, name every student's uid, start the server,
     and put every student who opened the course in the gradebook."""
