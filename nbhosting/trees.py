@@ -81,6 +81,7 @@ def move(src_parent: Path, name: str, dst_parent: Path, new_name: str) -> Totals
                 raise
         totals = Totals()
         _copy_entry(src_dir, dst_dir, name, Rules(), totals, "", 0, new_name=new_name)
+        totals.skipped = [path.removeprefix(f"{name}/") for path in totals.skipped]  # inside the tree
         info = os.stat(name, dir_fd=src_dir, follow_symlinks=False)
         if stat.S_ISDIR(info.st_mode):
             shutil.rmtree(name, dir_fd=src_dir)  # descriptor-based: follows no symlink either
