@@ -15,7 +15,7 @@ from pathlib import Path
 from nbhosting.containers import jupyter
 from nbhosting.containers.backend import Mount, Tmpfs
 from nbhosting.courses.models import Course
-from nbhosting.exchange import layout
+from nbhosting.exchange import layout, sources
 from nbhosting.exchange.models import NbgraderCourse, nbgrader_of
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
@@ -63,6 +63,9 @@ def extras(course: Course, student: Student) -> Extras:
             Mount(layout.course_dir(course), course_dir_in_container(course)),
         ]
         _mount_point(ensure_workspace(course, student), course.name, student.uid)
+        sources.import_sources(course, owner)
+    else:
+        mounts += sources.hide(course)
     return Extras(
         mounts=mounts,
         tmpfs=[Tmpfs(EXCHANGE_ROOT)],

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.spawn import Ready, SpawnError, ensure_running
 from nbhosting.courses.models import Course
-from nbhosting.exchange import check, gradebook, layout
+from nbhosting.exchange import check, gradebook, layout, sources
 from nbhosting.exchange.models import NbgraderCourse
 from nbhosting.gateway.pages import error_page
 from nbhosting.names import InvalidName, validate_course
@@ -45,6 +45,7 @@ def _open(nbgrader: NbgraderCourse) -> Ready:
     and put every student who opened the course in the gradebook."""
     course: Course = nbgrader.course
     identity = layout.ensure(course)
+    sources.import_sources(course, identity)  # a pull may have brought them since the server started
     check.run(nbgrader)
     ready = ensure_running(course, identity)
     try:
