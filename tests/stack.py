@@ -113,7 +113,7 @@ class Stack:
             try:
                 if requests.get(self.url + "/c/none", timeout=2).status_code == 404:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers late
                 pass
             time.sleep(0.1)
         raise RuntimeError("nginx did not answer")
