@@ -17,7 +17,7 @@ write_env_file
 
 step "system packages"
 apt_install podman runc catatonit conmon uidmap nginx debootstrap git python3-venv ca-certificates curl sqlite3 \
-    logrotate
+    logrotate btrfs-progs
 
 step "podman"
 bash "$src/scripts/lib/configure-podman.sh"
@@ -34,6 +34,8 @@ start_podman_service
 
 step "database and static files"
 prepare_data_root
+step "disk quotas"
+ensure_disk_quotas
 nbh migrate -v0
 protect_database
 nbh collectstatic --noinput -v0

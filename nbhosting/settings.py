@@ -7,6 +7,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from nbhosting.sizes import InvalidSize, parse_size
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -42,6 +45,8 @@ INSTALLED_APPS = [
     "nbhosting.monitor",
     "nbhosting.dashboard",
     "nbhosting.exchange",
+    "nbhosting.accounts",
+    "nbhosting.classroom",
 ]
 
 MIDDLEWARE = [
@@ -104,10 +109,30 @@ STATICFILES_FINDERS = [
     "nbhosting.dashboard.staticfiles.PlotlyFinder",
 ]
 
-# The staff dashboard's Django accounts.
-LOGIN_URL = "dashboard:login"
-LOGIN_REDIRECT_URL = "dashboard:courses"
-LOGOUT_REDIRECT_URL = "dashboard:login"
+# One login for everyone (students, teachers, admins): nbhosting.accounts.
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# A one-time link to choose a password works this long (and only until the password is set).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("NBH_SET_PASSWORD_LINK_TTL", str(7 * 24 * 3600)))
+# Failed logins: per username, per client address, within a window of seconds.
+NBH_LOGIN_MAX_FAILURES = int(os.environ.get("NBH_LOGIN_MAX_FAILURES", "5"))
+NBH_LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("NBH_LOGIN_MAX_FAILURES_PER_ADDRESS", "30"))
+NBH_LOGIN_THROTTLE_WINDOW = int(os.environ.get("NBH_LOGIN_THROTTLE_WINDOW", "900"))
+# Email for password links: none by default (links are printed by nbh commands instead).
+EMAIL_BACKEND = os.environ.get("NBH_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("NBH_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("NBH_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("NBH_EMAIL_FROM", "nbhosting@localhost")
+# The site's address as people type it, for links made outside a request (nbh student-register).
+NBH_BASE_URL = os.environ.get("NBH_BASE_URL") or "http://localhost" + (
+    f":{os.environ['NBH_HTTP_PORT']}" if os.environ.get("NBH_HTTP_PORT", "80") != "80" else "")
 
 # nginx is the only client of gunicorn; it sets X-Forwarded-Proto and X-Real-IP.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -138,6 +163,20 @@ NBH_NGINX_GROUP = os.environ.get("NBH_NGINX_GROUP", "www-data")
 NBH_MEMORY = os.environ.get("NBH_MEMORY", "1g")
 NBH_CPUS = float(os.environ.get("NBH_CPUS", "1.0"))
 NBH_PIDS = int(os.environ.get("NBH_PIDS", "512"))
+# The container's root filesystem is read-only; /tmp is a tmpfs of this size (it counts as memory).
+NBH_TMP_SIZE = os.environ.get("NBH_TMP_SIZE", "256m")
+# What podman keeps of a container's output on the host's disk (the log starts over past it).
+NBH_LOG_SIZE = os.environ.get("NBH_LOG_SIZE", "5m")
+# podman's default seccomp profile, which the students' containers get with a few ioctls less.
+NBH_SECCOMP_BASE = os.environ.get("NBH_SECCOMP_BASE", "/usr/share/containers/seccomp.json")
+# Disk quota of a student's workspace in a course (a course may set its own); 0 or none: unlimited.
+NBH_QUOTA = os.environ.get("NBH_QUOTA", "1g")
+try:
+    parse_size(NBH_QUOTA)
+except InvalidSize as exc:
+    raise ImproperlyConfigured(f"NBH_QUOTA: {exc}") from None
+# How quotas are enforced: auto (from the filesystem of <data>/workspaces), btrfs, xfs or none.
+NBH_QUOTA_DRIVER = os.environ.get("NBH_QUOTA_DRIVER", "auto")
 # How long a first open may wait for Jupyter; generous, since 20 cold starts share the CPUs.
 NBH_SPAWN_TIMEOUT = float(os.environ.get("NBH_SPAWN_TIMEOUT", "180"))
 NBH_STOP_GRACE = int(os.environ.get("NBH_STOP_GRACE", "10"))

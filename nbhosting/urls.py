@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from nbhosting.accounts import views as accounts
+from nbhosting.classroom import snapshots, tools
 from nbhosting.exchange import views as exchange
 from nbhosting.gateway import servers
 from nbhosting.gateway import views as gateway
@@ -16,7 +18,14 @@ urlpatterns = [
     re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", servers.gone, name="gone"),
     re_path(r"^restart/(?P<secret>[^/]+)(?P<rest>/.*)?$", servers.restart, name="restart"),
     re_path(r"^stop/(?P<secret>[^/]+)/?$", servers.stop, name="stop"),
+    # The Jupyter menu's pages, reached with the server's secret like "stop" (classroom.tools).
+    re_path(r"^reset/(?P<secret>[^/]+)/?$", tools.reset, name="reset"),
+    re_path(r"^share/(?P<secret>[^/]+)/?$", tools.share, name="share"),
+    re_path(r"^s/(?P<token>[^/]+)/?$", snapshots.public, name="snapshot"),
+    path("course/<str:course>/", include("nbhosting.classroom.urls")),
     path("instructor/<str:course>/", exchange.workspace, name="instructor-workspace"),
+    path("", accounts.home, name="home"),
+    path("accounts/", include("nbhosting.accounts.urls")),
     path("admin/", admin.site.urls),
     path("staff/", include("nbhosting.dashboard.urls")),
 ]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,3 +29,14 @@ def chromium(block_third_party_cookies: bool = True) -> Iterator[BrowserContext]
                 yield context
             finally:
                 context.close()
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Browser]:
+    """One Chromium for several people at once: each `new_context()` has its own cookies."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

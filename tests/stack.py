@@ -18,6 +18,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 NBH = str(ROOT / "scripts" / "nbh")
 DEMO = ROOT / "examples" / "demo-course"
+QUOTA_SH = ROOT / "scripts" / "lib" / "quota.sh"
+# Big enough for every test's writes; sparse, so it costs only what is written.
+QUOTA_IMAGE_SIZE = "2G"
 
 
 def free_port() -> int:
@@ -31,6 +34,17 @@ def git(cwd: Path, *args: str) -> str:
         ["git", "-c", "user.name=Teacher", "-c", "user.email=t@example.org", *args],
         cwd=cwd, check=True, capture_output=True, text=True,
     ).stdout
+
+
+def quota_fs(data: Path, action: str, **env: str) -> str:
+    """Runs install.sh's own ensure_disk_quotas (or release_disk_quotas) on a data root."""
+    proc = subprocess.run(
+        ["bash", "-c", f'set -euo pipefail; . "{QUOTA_SH}"; {action}'],
+        env={**os.environ, "NBH_DATA_ROOT": str(data), "NBH_QUOTA_IMAGE_SIZE": QUOTA_IMAGE_SIZE, **env},
+        capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0 or "warning" in proc.stderr:
+        raise RuntimeError(f"{action} failed on {data}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
 
 
 def make_repo(path: Path, source: Path = DEMO) -> Path:
@@ -74,6 +88,16 @@ class Stack:
         self.base.chmod(0o755)
         self.data.mkdir()
         self.data.chmod(0o711)  # as install.sh leaves it
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        # Workspaces on a loop-mounted btrfs with quotas, as install.sh sets up a test machine.
+        quota_fs(self.data, "ensure_disk_quotas", **self._quota_settings())
         self.env_file.write_text("".join(f'{k}="{v}"\n' for k, v in self.settings.items()))
         self.nbh("migrate", "-v0")
         self.nbh("collectstatic", "--noinput", "-v0")
@@ -87,7 +111,6 @@ class Stack:
         self._wait_for(run / "gunicorn.sock")
         subprocess.run(["nginx", "-c", str(self.base / "nginx.conf")], check=True)
         self._wait_http()
-        return self
 
     def stop(self) -> None:
         subprocess.run(["nginx", "-c", str(self.base / "nginx.conf"), "-s", "quit"], capture_output=True)
@@ -99,6 +122,11 @@ class Stack:
                 proc.kill()
         for name in self.podman_names():
             subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True)
+        # After the containers, which held the workspaces: the loop device goes back to the host.
+        quota_fs(self.data, "release_disk_quotas", **self._quota_settings())
+
+    def _quota_settings(self) -> dict[str, str]:
+        return {k: v for k, v in self.settings.items() if k.startswith("NBH_QUOTA")}
 
     def _wait_for(self, path: Path, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -113,7 +141,7 @@ class Stack:
             try:
                 if requests.get(self.url + "/c/none", timeout=2).status_code == 404:
                     return
-            except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers late
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
                 pass
             time.sleep(0.1)
         raise RuntimeError("nginx did not answer")

@@ -9,7 +9,8 @@ from nbhosting.dashboard.models import Job
 
 PATTERNS: list[URLPattern] = [p for p in dashboard_urls.urlpatterns if p.name not in dashboard_urls.PUBLIC]
 COURSE_PATTERNS = [p for p in PATTERNS if "course" in p.pattern.converters]
-POST_ONLY = {"settings", "pull", "build", "stop-student", "restart-student", "clear-staff-work", "my-workspace"}
+POST_ONLY = {"settings", "pull", "build", "stop-student", "restart-student", "clear-staff-work", "my-workspace",
+             "droparea-run"}
 
 
 def url_of(pattern: URLPattern, course: str) -> str:

@@ -42,13 +42,14 @@ def test_course_staff_saves_settings_but_not_the_admin_only_ones(courses, alice)
     physics = courses[0]
     response = client_for(alice).post(SETTINGS, posted(
         physics, autopull="on", staff="alice dave @physics-ta", trust="legacy", referers="lms.example.org",
-        git_url="/etc", image="evil:latest", network="on", memory="64g"))
+        git_url="/etc", image="evil:latest", network="on", memory="64g", quota="100g"))
     assert response.status_code == 302
     physics.refresh_from_db()
     assert physics.autopull and physics.staff == "alice dave @physics-ta" and physics.trust == "legacy"
     assert physics.referers == "lms.example.org"
     # Disabled for course staff: the stored values stay.
     assert (physics.git_url, physics.image, physics.network, physics.memory) == ("/nowhere/physics.git", "", False, "")
+    assert physics.quota == ""
 
 
 @pytest.mark.django_db
@@ -56,16 +57,17 @@ def test_admin_changes_git_url_and_limits(courses, admin):
     physics = courses[0]
     response = client_for(admin).post(SETTINGS, posted(
         physics, git_url="https://git.example.org/physics.git", branch="spring", memory="2g", cpus="1.5",
-        pids="256", network="on", archived="on"))
+        pids="256", network="on", archived="on", quota="2g"))
     assert response.status_code == 302
     physics.refresh_from_db()
     assert physics.git_url == "https://git.example.org/physics.git" and physics.branch == "spring"
     assert (physics.memory_limit, physics.cpus_limit, physics.pids_limit) == ("2g", 1.5, 256)
+    assert physics.quota_bytes == 2 << 30
     assert physics.network and physics.archived
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field, value", [("memory", "lots"), ("cpus", "0"), ("pids", "3"),
+@pytest.mark.parametrize("field, value", [("memory", "lots"), ("cpus", "0"), ("pids", "3"), ("quota", "lots"),
                                           ("branch", "--upload-pack=x"), ("trust", "whatever")])
 def test_bad_settings_are_refused_and_change_nothing(courses, admin, field, value):
     physics = courses[0]

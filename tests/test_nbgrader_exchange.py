@@ -339,7 +339,7 @@ def test_instructor_signs_in_and_sees_the_roster_in_formgrader(stack, teacher):
         try:
             page = browser.new_page()
             page.goto(f"{stack.url}/instructor/{COURSE}/")
-            assert "/staff/login/" in page.url
+            assert "/accounts/login/" in page.url
             page.fill("#id_username", "grader")
             page.fill("#id_password", PASSWORD)
             page.click("button[type=submit]", no_wait_after=True)
@@ -354,7 +354,7 @@ def test_instructor_signs_in_and_sees_the_roster_in_formgrader(stack, teacher):
 
 def test_instructor_workspace_needs_an_instructor_of_that_course(stack, course, teacher):
     anonymous = requests.get(f"{stack.url}/instructor/{COURSE}/", allow_redirects=False, timeout=30)
-    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/staff/login/")
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].startswith("/accounts/login/")
     outsider = login(stack, "outsider").get(f"{stack.url}/instructor/{COURSE}/", timeout=30)
     assert outsider.status_code == 403 and "not an instructor" in outsider.text
     # An instructor of one course has nothing of another: no workspace, no mount.

@@ -50,7 +50,8 @@ def test_container_is_confined(stack, legacy_course):
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/home/jovyan"]["RW"] is True
     assert mounts["/course"]["RW"] is False
-    assert set(mounts) == {"/home/jovyan", "/course", "/run/nbh"}
+    assert mounts["/run/nbh-config"]["RW"] is False  # root's Jupyter configuration for this server
+    assert set(mounts) == {"/home/jovyan", "/course", "/run/nbh", "/run/nbh-config"}
     # Nothing listens on a host TCP port: Jupyter's only endpoint is its unix socket.
     sockets = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
     assert "jupyter" not in sockets
@@ -108,7 +109,7 @@ def test_second_student_is_isolated(stack, legacy_course):
                                "print([p for d in ('/home', '/tmp', '/run', '/course', '/mnt', '/srv')\n"
                                "       for p in glob.glob(d + '/**/alice-secret.txt', recursive=True)])\n"
                                "print(sorted(os.listdir('/home')), sorted(os.listdir('/run/nbh')))")
-    assert seen.split("\n")[:2] == ["[]", "['jovyan'] ['config', 'jupyter.sock']"]
+    assert seen.split("\n")[:2] == ["[]", "['jovyan'] ['jupyter.sock']"]
     # Knowing the course and the student is not enough to reach a server.
     for guess in (f"/c/{legacy_course}-x-{alice}/api/contents", f"/c/{alice}/api/contents",
                   "/c/" + "A" * 43 + "/api/contents"):

@@ -43,6 +43,12 @@ class ContainerSpec:
     cpus: float = 1.0
     pids: int = 512
     tmpfs: list[Tmpfs] = field(default_factory=list)
+    # A read-only root filesystem: what the container may write is its mounts and tmpfs only.
+    read_only: bool = False
+    # A seccomp profile file on the host; None: the engine's default.
+    seccomp_profile: Path | None = None
+    # The most bytes of output the engine keeps on the host's disk; None: no limit.
+    log_size: int | None = None
 
 
 @dataclass(frozen=True)

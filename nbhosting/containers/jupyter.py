@@ -1,6 +1,7 @@
 """How a student's Jupyter server is started, and how we know it answers.
 
 The server listens on a unix socket in a folder shared with nginx only; there is no TCP port.
+Nobody connects through that folder, which the student can change: see server_files.py.
 Its base URL carries the container's secret (/c/<secret>/), which is the whole access control:
 Jupyter's token and XSRF checks both rely on cookies, which browsers block inside a cross-site
 LMS iframe, and an attacker cannot forge a request to a URL they do not know.
@@ -9,12 +10,15 @@ import http.client
 import json
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 SOCKET_IN_CONTAINER = "/run/nbh/jupyter.sock"
-# Jupyter configuration the platform writes for one server, beside its socket.
-CONFIG_IN_CONTAINER = "/run/nbh/config"
+# Jupyter configuration the platform writes for one server: root's, mounted read-only.
+CONFIG_IN_CONTAINER = "/run/nbh-config"
 HOME = "/home/jovyan"
+# On the container's /tmp tmpfs, not in the workspace, which may be full.
+RUNTIME_IN_CONTAINER = "/tmp/jupyter-runtime"
 
 
 def command(base_url: str, extra: list[str] | None = None) -> list[str]:
@@ -30,6 +34,10 @@ def command(base_url: str, extra: list[str] | None = None) -> list[str]:
         # The Host header is the site's public name; nginx is the only client of the socket.
         "--ServerApp.allow_remote_access=True",
         f"--ServerApp.root_dir={HOME}",
+        # Signatures of trusted outputs in memory, not in a database in the workspace: a save at
+        # the disk quota fails on the notebook itself, with "Disk quota exceeded", instead of on
+        # the database ("database is locked"). Outputs are trusted again once run after a restart.
+        "--NotebookNotary.db_file=:memory:",
         *(extra or []),
     ]
 
@@ -47,12 +55,19 @@ def kernel_culling(after: int, interval: int) -> list[str]:
 
 
 def frontend_defaults(stop_url: str) -> dict:
-    """Default settings for the notebook's frontend (JupyterLab's labconfig layer): a "Stop my
-    server" item in the File menu. It opens the platform's confirmation page in a new tab, as
-    JupyterHub's control panel does, so the notebook tab is left as it is."""
-    item = {"command": "help:open", "rank": 99,
-            "args": {"url": stop_url, "text": "Stop my server", "newBrowserTab": True}}
-    return {"@jupyterlab/mainmenu-extension:plugin": {"menus": [{"id": "jp-mainmenu-file", "items": [item]}]}}
+    """Default settings for the notebook's frontend (JupyterLab's labconfig layer): items in the
+    File menu for the platform's pages of this server: "Reset a notebook…" (the course's version
+    again, the student's kept as a backup), "Share a read-only copy…" and "Stop my server". Each
+    opens its page in a new tab, as JupyterHub's control panel does, so the notebook tab is left as
+    it is. The pages are reached with the same secret as the stop page: /<page>/<secret>/."""
+    def item(page: str, text: str, rank: int) -> dict:
+        url = stop_url.replace("/stop/", f"/{page}/", 1)
+        return {"command": "help:open", "rank": rank, "args": {"url": url, "text": text, "newBrowserTab": True}}
+
+    items = [item("reset", "Reset a notebook to the course's version…", 97),
+             item("share", "Share a read-only copy…", 98),
+             item("stop", "Stop my server", 99)]
+    return {"@jupyterlab/mainmenu-extension:plugin": {"menus": [{"id": "jp-mainmenu-file", "items": items}]}}
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -85,13 +100,16 @@ def answers(sock: Path, base_url: str, timeout: float = 5.0) -> bool:
     return get_json(sock, f"{base_url}api/status", timeout) is not None
 
 
-def wait_ready(sock: Path, base_url: str, deadline: float, alive) -> bool:
+def wait_ready(find: Callable[[], Path | None], base_url: str, deadline: float,
+               alive: Callable[[], bool]) -> bool:
     """Waits until Jupyter answers on its socket. Under load a start can take many seconds, so
-    rather than a short fixed timeout: cheap polls for the socket file, then one request that is
-    allowed to queue until the server's loop runs. `alive()` lets a dead container fail fast."""
+    rather than a short fixed timeout: cheap polls for the socket (`find()` gives the path to ask
+    once there is one), then one request that is allowed to queue until the server's loop runs.
+    `alive()` lets a dead container fail fast."""
     last_check = time.monotonic()
     while time.monotonic() < deadline:
-        if sock.exists():
+        sock = find()
+        if sock is not None:
             if answers(sock, base_url, timeout=max(1.0, min(30.0, deadline - time.monotonic()))):
                 return True
             time.sleep(0.05)

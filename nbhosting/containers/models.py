@@ -42,6 +42,8 @@ class Container(models.Model):
 
     @property
     def socket_dir(self) -> Path:
+        # The student's, mounted read-write in the container: never connect through it (see
+        # containers/server_files.py).
         return settings.DATA_ROOT / "run" / "containers" / self.name
 
     @property
@@ -49,8 +51,14 @@ class Container(models.Model):
         return self.socket_dir / "jupyter.sock"
 
     @property
+    def config_dir(self) -> Path:
+        # Root's, mounted read-only in the container.
+        return settings.DATA_ROOT / "run" / "config" / self.name
+
+    @property
     def link(self) -> Path:
-        # nginx maps /c/<secret>/ to this symlink; its folder is readable by nginx only.
+        # nginx maps /c/<secret>/ to this hard link of the server's socket, in root's folder that
+        # only nginx's group can read; the platform reaches the server through it too.
         return settings.DATA_ROOT / "run" / "links" / f"{self.secret}.sock"
 
     @property

@@ -62,6 +62,17 @@ def _text(output: Any) -> str:
     return b"".join(output).decode(errors="replace")
 
 
+def _optional(spec: ContainerSpec) -> dict[str, Any]:
+    """What podman gets only when the spec asks for it."""
+    options: dict[str, Any] = {}
+    if spec.seccomp_profile:
+        options["seccomp_profile_path"] = str(spec.seccomp_profile)
+    if spec.log_size:
+        # A log file past its size starts over, so output cannot fill the host's disk.
+        options["log_config"] = {"Type": "k8s-file", "Config": {"size": spec.log_size, "options": {}}}
+    return options
+
+
 class PodmanBackend:
     def __init__(self, url: str | None = None, timeout: int | None = None) -> None:
         self.url = url or settings.NBH_PODMAN_URL
@@ -102,6 +113,11 @@ class PodmanBackend:
                 cpu_period=CPU_PERIOD,
                 cpu_quota=int(spec.cpus * CPU_PERIOD),
                 pids_limit=spec.pids,
+                read_only=spec.read_only,
+                # podman's own /tmp, /var/tmp and /run tmpfs would have no size limit: the spec's
+                # tmpfs list says what is writable, and how much.
+                read_write_tmpfs=False,
+                **_optional(spec),
                 # podman's init (catatonit) reaps zombies and forwards `podman stop`'s SIGTERM.
                 init=True,
             )

@@ -1,24 +1,22 @@
 """Ensure that a (course, student) pair has a running Jupyter server, exactly once."""
-import grp
-import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
 
-from nbhosting.containers import jupyter
-from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount
+from nbhosting.containers import jupyter, seccomp, server_files
+from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount, Tmpfs
 from nbhosting.containers.lease import lease
 from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend as default_backend
+from nbhosting.containers.server_files import UntrustedSocket
 from nbhosting.courses.models import Course
 from nbhosting.exchange.containers import extras as nbgrader_extras
-from nbhosting.folders import root_folder
 from nbhosting.names import container_name
+from nbhosting.sizes import parse_size
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import COURSE_MOUNT
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
@@ -74,45 +72,30 @@ def spec(record: Container) -> ContainerSpec:
             Mount(ensure_workspace(course, student), jupyter.HOME),
             Mount(course.repo_dir, COURSE_MOUNT, read_only=True),
             Mount(record.socket_dir, os.path.dirname(jupyter.SOCKET_IN_CONTAINER)),
+            Mount(record.config_dir, jupyter.CONFIG_IN_CONTAINER, read_only=True),
             *extra.mounts,
         ],
-        tmpfs=extra.tmpfs,
+        tmpfs=[Tmpfs("/tmp", size=settings.NBH_TMP_SIZE), *extra.tmpfs],
         environment={"HOME": jupyter.HOME, "USER": student.name, "NBH_COURSE": course.name,
-                     "JUPYTER_CONFIG_PATH": jupyter.CONFIG_IN_CONTAINER},
+                     "JUPYTER_CONFIG_PATH": jupyter.CONFIG_IN_CONTAINER,
+                     # Kernels' connection files: they still start when the workspace is full.
+                     "JUPYTER_RUNTIME_DIR": jupyter.RUNTIME_IN_CONTAINER},
         labels=labels(course, student),
         network=course.network,
         memory=course.memory_limit,
         cpus=course.cpus_limit,
         pids=course.pids_limit,
+        # Nothing the student writes lands on the host's disk but their workspace, within its quota.
+        read_only=True,
+        seccomp_profile=seccomp.profile_path(),
+        # A kernel can write to the server's stdout, which podman keeps in a file on the host.
+        log_size=parse_size(settings.NBH_LOG_SIZE),
     )
 
 
-def _prepare_socket(record: Container) -> None:
-    """A fresh socket folder owned by the student, group nginx, setgid so the socket gets that
-    group; then the secret-named link that nginx follows. Nothing else can reach the socket."""
-    nginx_gid = grp.getgrnam(settings.NBH_NGINX_GROUP).gr_gid
-    for folder, mode in ((record.socket_dir.parent, 0o711), (record.link.parent, 0o750)):
-        root_folder(folder, mode)
-    os.chown(record.link.parent, 0, nginx_gid)
-    shutil.rmtree(record.socket_dir, ignore_errors=True)
-    record.socket_dir.mkdir()
-    os.chown(record.socket_dir, record.student.uid, nginx_gid)
-    record.socket_dir.chmod(0o2750)
-    _write_frontend_defaults(record)
-    if not record.link.is_symlink():
-        record.link.symlink_to(record.socket)
-
-
-def _write_frontend_defaults(record: Container) -> None:
-    """Root's files, readable by the server: the student cannot edit them from inside."""
-    config = root_folder(record.socket_dir / "config", 0o755)
-    path = root_folder(config / "labconfig", 0o755) / "default_setting_overrides.json"
-    path.write_text(json.dumps(jupyter.frontend_defaults(f"/stop/{record.secret}/"), indent=1))
-    path.chmod(0o644)
-
-
 def _answers(record: Container) -> bool:
-    return jupyter.answers(record.socket, record.base_url, timeout=5)
+    # Through the platform's link, never through the student's socket folder.
+    return jupyter.answers(record.link, record.base_url, timeout=5)
 
 
 def ensure_running(course: Course, student: Student, backend: Backend | None = None) -> Ready:
@@ -140,7 +123,7 @@ def _start(record: Container, backend: Backend) -> None:
             raise SpawnError(f"image {record.course.image_name} does not exist; build it first")
         _launch(record, backend, image)
         _wait_ready(record, backend, deadline=started + settings.NBH_SPAWN_TIMEOUT)
-    except (BackendError, SpawnError, OSError) as exc:
+    except (BackendError, SpawnError, UntrustedSocket, OSError) as exc:
         log.error("spawn of %s failed: %s", record.name, exc)
         _discard(record, backend)
         raise SpawnError(str(exc)) from exc
@@ -154,13 +137,13 @@ def _launch(record: Container, backend: Backend, image: str) -> None:
     if info is not None and info.running:
         return  # running but not answering yet: it may be starting; wait for it
     if info is not None and info.image_id == image:
-        _prepare_socket(record)
+        server_files.prepare(record)
         backend.start(record.name)
         return
     # Absent, or stopped on an outdated image: a new container picks up the course's image.
     if info is not None:
         backend.remove(record.name)
-    _prepare_socket(record)
+    server_files.prepare(record)
     backend.create(spec(record))
     backend.start(record.name)
 
@@ -170,7 +153,7 @@ def _wait_ready(record: Container, backend: Backend, deadline: float) -> None:
         info = backend.status(record.name)
         return info is not None and info.running
 
-    if not jupyter.wait_ready(record.socket, record.base_url, deadline, alive):
+    if not jupyter.wait_ready(lambda: server_files.adopt(record), record.base_url, deadline, alive):
         logs = backend.logs(record.name, lines=15)
         raise SpawnError(f"Jupyter in {record.name} did not answer in time; last output:\n{logs}")
 
@@ -181,5 +164,5 @@ def _discard(record: Container, backend: Backend) -> None:
         backend.remove(record.name)
     except BackendError as exc:
         log.error("cleanup of %s failed too: %s", record.name, exc)
-    shutil.rmtree(record.socket_dir, ignore_errors=True)
+    server_files.discard(record)
     Container.objects.filter(pk=record.pk).update(state=State.ABSENT)

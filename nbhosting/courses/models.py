@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from nbhosting.names import validate_course
+from nbhosting.sizes import InvalidSize, parse_size
 
 MEMORY_RE = re.compile(r"^[1-9][0-9]{0,5}[kmg]$")
 
@@ -16,6 +17,13 @@ MEMORY_RE = re.compile(r"^[1-9][0-9]{0,5}[kmg]$")
 def validate_memory(value: str) -> None:
     if value and not MEMORY_RE.match(value):
         raise ValidationError(f"{value!r} is not a memory size like 512m or 2g")
+
+
+def validate_quota(value: str) -> None:
+    try:
+        parse_size(value)
+    except InvalidSize as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def new_signing_secret() -> str:
@@ -53,6 +61,8 @@ class Course(models.Model):
     memory = models.CharField(max_length=10, blank=True, validators=[validate_memory])
     cpus = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.1), MaxValueValidator(64)])
     pids = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(16)])
+    # Each student's disk quota in this course; empty means the site's default (NBH_QUOTA).
+    quota = models.CharField(max_length=10, blank=True, validators=[validate_quota])
     # The course's own image, built from the Containerfile in its repo.
     image_built_at = models.DateTimeField(null=True, blank=True)
     image_id = models.CharField(max_length=80, blank=True)
@@ -93,6 +103,11 @@ class Course(models.Model):
     @property
     def pids_limit(self) -> int:
         return self.pids or settings.NBH_PIDS
+
+    @property
+    def quota_bytes(self) -> int | None:
+        """Each student's disk quota in bytes; None: unlimited."""
+        return parse_size(self.quota or settings.NBH_QUOTA)
 
     def staff_entries(self) -> tuple[set[str], set[str]]:
         """(usernames, group names) of the course's own staff."""

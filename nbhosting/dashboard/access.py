@@ -11,7 +11,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
+from nbhosting.accounts.identity import is_enrolled_staff
 from nbhosting.courses.models import Course
 
 View = Callable[..., HttpResponse]
@@ -29,7 +31,9 @@ def may_manage(user: AbstractBaseUser | AnonymousUser, course: Course) -> bool:
     usernames, groups = course.staff_entries()
     if user.get_username() in usernames:
         return True
-    return bool(groups) and user.groups.filter(name__in=groups).exists()
+    if groups and user.groups.filter(name__in=groups).exists():
+        return True
+    return is_enrolled_staff(user, course)  # an instructor or TA by LMS role or roster
 
 
 def visible_courses(user: AbstractBaseUser | AnonymousUser) -> list[Course]:
@@ -48,7 +52,7 @@ def staff_usernames(course: Course) -> set[str]:
 
 def _login_first(request: HttpRequest) -> HttpResponse | None:
     if not (request.user.is_authenticated and request.user.is_active):
-        return redirect_to_login(request.get_full_path())
+        return redirect_to_login(request.get_full_path(), login_url=reverse("dashboard:login"))
     return None
 
 

@@ -16,7 +16,9 @@ from nbhosting.containers.spawn import labels_of_course, labels_of_instance
 from nbhosting.courses.images import containerfile
 from nbhosting.courses.models import Course
 from nbhosting.names import NOTEBOOK_SUFFIXES
+from nbhosting.sizes import format_size
 from nbhosting.stats.models import OpenEvent
+from nbhosting.workspaces import quota
 
 log = logging.getLogger(__name__)
 STUDENTS_SHOWN = 500
@@ -120,12 +122,28 @@ def notebook_metadata(path: Path) -> tuple[str, str]:
 
 
 # -- students -----------------------------------------------------------------------------------
+FULL_WARNING = 0.9
+
+
 @dataclass
 class StudentRow:
     name: str
     last_seen: datetime | None
     notebooks: int
     state: str
+    usage: quota.Usage | None = None  # None: no workspace, or one without a quota
+
+    @property
+    def disk(self) -> str:
+        if self.usage is None:
+            return "—"
+        if self.usage.limit is None:
+            return format_size(self.usage.used)
+        return f"{format_size(self.usage.used)} of {format_size(self.usage.limit)}"
+
+    @property
+    def disk_nearly_full(self) -> bool:
+        return self.usage is not None and self.usage.full >= FULL_WARNING
 
 
 def students(course: Course) -> list[StudentRow]:
@@ -144,6 +162,9 @@ def students(course: Course) -> list[StudentRow]:
     for name, record in records.items():
         if name not in rows and len(rows) < STUDENTS_SHOWN:
             rows[name] = StudentRow(name, record.last_open, 0, _state(name, record, live))
+    usage = _usage(course)
+    for row in rows.values():
+        row.usage = usage.get(row.name)
     return sorted(rows.values(), key=lambda r: r.last_seen or timezone.now() - timedelta(days=36500), reverse=True)
 
 
@@ -153,6 +174,14 @@ def _live_states(course: Course) -> dict[str, ContainerInfo] | None:
         return {info.labels.get("nbhosting.student", ""): info for info in infos}
     except BackendError:
         return None
+
+
+def _usage(course: Course) -> dict[str, quota.Usage]:
+    try:
+        return quota.usage(course)
+    except (quota.QuotaError, OSError) as exc:
+        log.warning("the disk usage of %s cannot be read: %s", course.name, exc)
+        return {}
 
 
 def _state(student: str, record: Container | None, live: dict[str, ContainerInfo] | None) -> str:

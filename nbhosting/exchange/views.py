@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
+from nbhosting.accounts.identity import is_enrolled_staff
 from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.spawn import Ready, SpawnError, ensure_running
 from nbhosting.courses.models import Course
@@ -26,7 +27,9 @@ def workspace(request: HttpRequest, course: str) -> HttpResponse:
     except InvalidName as exc:
         return error_page(request, 400, "Invalid link", str(exc))
     nbgrader = NbgraderCourse.objects.filter(course__name=course).select_related("course").first()
-    if nbgrader is None or not nbgrader.is_instructor(request.user):
+    # Named an instructor by an admin, or an instructor or TA of the course by LMS role or roster.
+    if nbgrader is None or not (nbgrader.is_instructor(request.user)
+                                or is_enrolled_staff(request.user, nbgrader.course)):
         return error_page(request, 403, "Not an instructor",
                           f"{request.user.username} is not an instructor of {course}.")
     if not nbgrader.enabled:

@@ -1,16 +1,10 @@
 """The entry points that LMS links point to. Each open: validate, trust, workspace, container, redirect."""
 import logging
-import time
-from urllib.parse import quote
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from nbhosting.containers.lease import LeaseTimeout, lease
-from nbhosting.containers.models import Container
-from nbhosting.containers.spawn import SpawnError, ensure_running, get_record
+from nbhosting import opening
 from nbhosting.courses.models import Course
 from nbhosting.exchange import sources
 from nbhosting.gateway import launch
@@ -21,13 +15,8 @@ from nbhosting.names import (
     validate_notebook_path,
     validate_student,
 )
-from nbhosting.stats.models import OpenEvent, record_open
-from nbhosting.workspaces import workspace
-from nbhosting.workspaces.models import (
-    Student,
-    UidRangeExhausted,
-    get_or_create_student,
-)
+from nbhosting.sizes import format_size
+from nbhosting.workspaces.models import get_or_create_student
 from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
 
 log = logging.getLogger(__name__)
@@ -45,7 +34,6 @@ def git_repo(request: HttpRequest, course: str, notebook: str, student: str) -> 
 
 
 def _open(request: HttpRequest, course_name: str, path: str, student_name: str, git_mode: bool) -> HttpResponse:
-    started = time.monotonic()
     try:
         validate_course(course_name)
         validate_student(student_name)
@@ -72,34 +60,25 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
         )
     try:
         student = get_or_create_student(student_name)
-        if git_mode:
-            action, target = _clone(course, student), notebook.source.relative_to(course.repo_dir)
-        else:
-            reset = request.GET.get("forcecopy", "").lower() in TRUTHY
-            action, target = workspace.copy_notebook(course, student, notebook, reset).action, notebook.target
-        ready = ensure_running(course, student)
-    except workspace.WorkspaceConflict as exc:
+        reset = not git_mode and request.GET.get("forcecopy", "").lower() in TRUTHY
+        opened = opening.open_notebook(course, student, notebook, git_mode=git_mode, reset=reset)
+    except opening.Conflict as exc:
         return error_page(request, 409, "Workspace in use", str(exc))
-    except (SpawnError, LeaseTimeout, UidRangeExhausted, workspace.WorkspaceError) as exc:
+    except opening.Full:
+        return error_page(
+            request, 507, "Your workspace is full",
+            f"Your files in {course_name} use all of your disk quota ({format_size(course.quota_bytes)}), so "
+            "this notebook could not be copied. Delete files you no longer need from a notebook you "
+            "already have open (or ask the course staff), then open the link again.",
+        )
+    except opening.NotStarted as exc:
         log.error("open %s/%s/%s failed: %s", course_name, path, student_name, exc)
         return error_page(
             request, 503, "Your notebook server could not start",
             "The platform could not start your notebook server just now. Your files are safe. "
             "Please try again in a minute; if it keeps failing, tell the course staff.",
         )
-    seconds = time.monotonic() - started
-    Container.objects.filter(pk=ready.container.pk).update(last_open=timezone.now())
-    record_open(course.name, student.name, str(target), action, ready.cold, seconds)
-    url = ready.container.base_url + settings.NBH_URL_FORMAT.format(notebook=quote(str(target)))
-    return framable(HttpResponseRedirect(url))
-
-
-def _clone(course: Course, student: Student) -> str:
-    """Clones under the pair's lease: twenty simultaneous first opens must not clone twenty times."""
-    with lease(get_record(course, student)):
-        cloned = workspace.git_clone(course, student)
-    return OpenEvent.Action.CLONED if cloned else OpenEvent.Action.EXISTING
-
+    return framable(HttpResponseRedirect(opened.url))
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

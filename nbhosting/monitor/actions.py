@@ -2,11 +2,11 @@
 student's own "stop my server" all go through here, under the pair's lease, so that none of them
 ever races a start. Each one is logged with its reason and kept as a Cull row."""
 import logging
-import shutil
 from datetime import datetime
 
 from django.conf import settings
 
+from nbhosting.containers import server_files
 from nbhosting.containers.backend import Backend
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
@@ -43,7 +43,7 @@ def stop(record: Container, backend: Backend, reason: str, *, wait: float = 0,
                 Container.objects.filter(pk=record.pk).update(state=State.ABSENT)
                 return False  # nothing to stop: removed already
             backend.stop(record.name, settings.NBH_STOP_GRACE)
-            record.socket.unlink(missing_ok=True)
+            server_files.close(record)
             Container.objects.filter(pk=record.pk).update(state=State.STOPPED)
     except LeaseTimeout:
         log.info("kept %s: busy starting or stopping", record.name)
@@ -60,7 +60,7 @@ def remove(record: Container, backend: Backend, reason: str, *, wait: float = 0)
             if wait == 0 and info is not None and info.state in ("running", "paused"):
                 return False  # started again since the decision: not ours to remove any more
             backend.remove(record.name)
-            shutil.rmtree(record.socket_dir, ignore_errors=True)
+            server_files.discard(record)
             Container.objects.filter(pk=record.pk).update(state=State.ABSENT)
     except LeaseTimeout:
         return False
@@ -71,7 +71,7 @@ def remove(record: Container, backend: Backend, reason: str, *, wait: float = 0)
 def remove_unknown(name: str, labels: dict[str, str], backend: Backend, reason: str) -> None:
     """A container with our instance label that our database does not know."""
     backend.remove(name)
-    shutil.rmtree(settings.DATA_ROOT / "run" / "containers" / name, ignore_errors=True)
+    server_files.discard_folders(name)  # its link goes with the leftovers: no row names its secret
     _record_cull(name, labels.get("nbhosting.course", ""), labels.get("nbhosting.student", ""),
                  Cull.Action.REMOVED, reason)
 

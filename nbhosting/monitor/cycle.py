@@ -4,7 +4,6 @@ leftovers, record the counts. One container that fails is logged and skipped; th
 Only containers carrying this site's instance label are ever looked at or touched.
 """
 import logging
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from nbhosting.containers import server_files
 from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
@@ -60,7 +60,8 @@ def probe_all(records: list[Container], infos: dict[str, ContainerInfo]) -> dict
         return {}
     accepted = accepted_connections()
     with ThreadPoolExecutor(max_workers=settings.NBH_MONITOR_PROBES) as pool:
-        found = pool.map(lambda r: probe(r.socket, r.base_url, infos[r.name].pid, accepted), up)
+        # Through the platform's links: the student's socket folder may point anywhere.
+        found = pool.map(lambda r: probe(r.link, r.base_url, infos[r.name].pid, accepted), up)
         return {record.name: activity for record, activity in zip(up, found)}
 
 
@@ -103,7 +104,7 @@ class Pass:
         now = self.snap.now
         if info is None:
             if record.state != State.ABSENT and mark(record, State.ABSENT, "container disappeared"):
-                shutil.rmtree(record.socket_dir, ignore_errors=True)
+                self.clean_socket(record)
             return None
         if info.state in UP:
             if record.state != State.RUNNING:
@@ -146,39 +147,55 @@ class Pass:
         self.tally.culled += 1
 
     def clean_leftovers(self) -> None:
-        """Socket folders of containers that are down, and links whose secret nobody has."""
-        run = settings.DATA_ROOT / "run"
-        by_name = {r.name: r for r in self.snap.records}
-        folders = _entries(run / "containers")
-        for folder in folders:
-            record, info = by_name.get(folder.name), self.snap.infos.get(folder.name)
-            if record is not None and (info is None or info.state not in UP) and record.socket.exists():
+        """Links and socket folders of containers that are down, and the files of containers
+        that nobody knows."""
+        for record in self.snap.records:
+            info = self.snap.infos.get(record.name)
+            if (info is None or info.state not in UP) and server_files.leftover(record, gone=info is None):
                 self.clean_socket(record)
-        # A first open creates its row before its folder and link: rows made since the snapshot
+        self.clean_unknown_folders()
+        self.clean_links()
+
+    def clean_unknown_folders(self) -> None:
+        # A first open creates its row before its folders and link: rows made since the snapshot
         # are read again, so that a start under way keeps what it just made.
-        unknown = [f for f in folders if f.name not in by_name and f.name not in self.snap.infos]
-        known_now = set(Container.objects.filter(name__in=[f.name for f in unknown]).values_list("name", flat=True))
-        for folder in unknown:
-            if folder.name not in known_now:
-                shutil.rmtree(folder, ignore_errors=True)
-                log.info("removed leftover socket folder %s", folder)
-        secrets = {r.secret for r in self.snap.records}
-        links = [link for link in _entries(run / "links") if link.name.removesuffix(".sock") not in secrets]
-        secrets_now = set(Container.objects.filter(secret__in=[link.name.removesuffix(".sock") for link in links])
-                          .values_list("secret", flat=True))
-        for link in links:
-            if link.name.removesuffix(".sock") not in secrets_now:
-                link.unlink(missing_ok=True)
+        run = settings.DATA_ROOT / "run"
+        by_name = {r.name for r in self.snap.records}
+        unknown = sorted({f.name for f in [*_entries(run / "containers"), *_entries(run / "config")]
+                          if f.name not in by_name and f.name not in self.snap.infos})
+        known_now = set(Container.objects.filter(name__in=unknown).values_list("name", flat=True))
+        for name in unknown:
+            if name not in known_now:
+                server_files.discard_folders(name)
+                log.info("removed leftover socket folder %s", name)
+
+    def clean_links(self) -> None:
+        """Links whose secret nobody has, and anything in the links folder that is not a socket
+        (an older version's symlinks into the students' socket folders: the next open links the
+        socket itself)."""
+        folder = settings.DATA_ROOT / "run" / "links"
+        links = {link: server_files.secret_of_link(link.name) for link in _entries(folder)}
+        known = {r.secret for r in self.snap.records}
+        unknown = [secret for secret in links.values() if secret not in known]
+        known |= set(Container.objects.filter(secret__in=unknown).values_list("secret", flat=True))
+        for link, secret in links.items():
+            if secret not in known or not server_files.is_socket(link):
+                link.unlink(missing_ok=True)  # root's folder: only the platform makes entries there
                 log.info("removed leftover link %s", link.name)
 
     def clean_socket(self, record: Container) -> None:
-        # Under the lease and after asking podman again: a start may be creating this very socket.
+        """Under the lease and after asking podman again (a start may be making this very socket):
+        the link goes, and the socket folder is emptied, or removed with its container."""
         try:
             with lease(record, wait=0):
                 info = self.backend.status(record.name)
-                if info is None or info.state not in UP:
-                    record.socket.unlink(missing_ok=True)
-                    log.info("removed leftover socket of %s", record.name)
+                if info is None:
+                    server_files.discard(record)
+                elif info.state not in UP:
+                    server_files.close(record)
+                else:
+                    return
+                log.info("removed leftover socket of %s", record.name)
         except LeaseTimeout:
             pass
 

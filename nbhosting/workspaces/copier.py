@@ -5,7 +5,8 @@ uid and gid, so a symlink the student planted in their workspace can only ever r
 student could write anyway. It uses the standard library only, and reads its plan as JSON on stdin:
   {"notebook": {"target": "w1/a.ipynb", "source": "/abs/a.ipynb" | null, "content": str | null},
    "along": [{"source": "/abs/data", "target": "w1/data"}], "reset": bool, "stamp": "20261122-1030"}
-and prints {"action": "created" | "existing" | "reset", "backup": path | null}.
+and prints {"action": "created" | "existing" | "reset", "backup": path | null, "mtime_ns": int | null,
+"size": int | null} (the new copy's, so that a later change of either tells the student modified it).
 """
 import json
 import os
@@ -18,7 +19,7 @@ def copy_notebook(notebook: dict, reset: bool, stamp: str) -> dict:
     backup = None
     if os.path.lexists(target):
         if not reset:
-            return {"action": "existing", "backup": None}
+            return {"action": "existing", "backup": None, "mtime_ns": None, "size": None}
         stem, dot, suffix = target.rpartition(".")
         backup = f"{stem}-backup-{stamp}{dot}{suffix}"
         os.rename(target, backup)
@@ -32,7 +33,9 @@ def copy_notebook(notebook: dict, reset: bool, stamp: str) -> dict:
     else:
         shutil.copyfile(notebook["source"], partial)
     os.replace(partial, target)  # the student never sees a half-written notebook
-    return {"action": "reset" if backup else "created", "backup": backup}
+    info = os.lstat(target)
+    return {"action": "reset" if backup else "created", "backup": backup, "mtime_ns": info.st_mtime_ns,
+            "size": info.st_size}
 
 
 def copy_along(items: list) -> None:

@@ -48,3 +48,60 @@ def get_or_create_account(name: str) -> Student:
         Student.objects.filter(pk=student.pk, uid__isnull=True).update(uid=uid)
         student.refresh_from_db()
     return student
+
+
+class Sync(models.Model):
+    """One clone of the course into a git-mode workspace, or one merge of the course's new commits
+    into it (nbgitpuller's, run as the student). The newest row says which course commit the
+    workspace holds, so that an open merges only when the course moved on."""
+
+    class Kind(models.TextChoices):
+        CLONED = "cloned"  # an empty workspace became a clone
+        ADOPTED = "adopted"  # a workspace holding files (MOOC copies) became a clone, keeping them
+        MERGED = "merged"  # the course's new commits were merged in
+        UNCHANGED = "unchanged"  # asked for, nothing new
+        FAILED = "failed"  # the merge did not run or failed; the student's files were left as they were
+
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="syncs")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="syncs")
+    time = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    commit = models.CharField(max_length=40, blank=True, help_text="the course commit the workspace now holds")
+    before = models.CharField(max_length=40, blank=True, help_text="the course commit it held before")
+    # Lists of paths: what the course changed ([status, path]), where the student's edits were kept
+    # over the course's, the student's files renamed out of the way of new course files
+    # ([path, new path]).
+    updated = models.JSONField(default=list)
+    kept = models.JSONField(default=list)
+    renamed = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    seen = models.BooleanField(default=False, help_text="the student dismissed this report")
+
+    class Meta:
+        indexes = [models.Index(fields=["course", "student", "-time"])]
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.updated or self.kept or self.renamed or self.error)
+
+
+def latest_sync(course_id: int, student_id: int) -> Sync | None:
+    return Sync.objects.filter(course_id=course_id, student_id=student_id).order_by("-time", "-pk").first()
+
+
+class NotebookVersion(models.Model):
+    """The course version of one notebook that a workspace last received (a copy, a clone, a
+    merge), and what its file looked like right after: a later size or time tells that the
+    student modified it, an older digest than the course's that the course has a newer version."""
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="notebook_versions")
+    path = models.CharField(max_length=1000, help_text="the notebook's path in the course")
+    target = models.CharField(max_length=1000, help_text="its path in the workspace")
+    digest = models.CharField(max_length=40, help_text="git blob id of the course's file")
+    differs = models.BooleanField(default=False, help_text="the student's file already differed from it")
+    mtime_ns = models.BigIntegerField(null=True)
+    size = models.BigIntegerField(null=True)
+    time = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "student", "path"], name="one_version_per_notebook")]

@@ -5,36 +5,57 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from nbhosting.courses.models import Course
 from nbhosting.folders import root_folder
-from nbhosting.workspaces.models import Student
-from nbhosting.workspaces.notebooks import Notebook
+from nbhosting.names import NOTEBOOK_SUFFIXES
+from nbhosting.workspaces import quota
+from nbhosting.workspaces.models import NotebookVersion, Student, Sync, latest_sync
+from nbhosting.workspaces.notebooks import Notebook, blob_id
 
 log = logging.getLogger(__name__)
 COPIER = Path(__file__).with_name("copier.py")
+GITSYNC = Path(__file__).with_name("gitsync.py")
+READER = Path(__file__).with_name("reader.py")
+DROPPER = Path(__file__).with_name("dropper.py")
+ZIPPER = Path(__file__).with_name("zipper.py")
+READ_LIMIT = 50_000_000
 # The container's mount point of the course repo: a git-mode clone's "origin", so that a
 # student can pull from inside a container that has no network.
 COURSE_MOUNT = "/course"
 
 
 class WorkspaceError(RuntimeError):
-    pass
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message  # the command's own words, for the student
 
 
 class WorkspaceConflict(WorkspaceError):
     """The workspace is in a state that the requested mode cannot use; nothing was changed."""
 
 
+class WorkspaceFull(WorkspaceError):
+    """The student's disk quota is reached: the copy or clone could not be written."""
+
+
+# What a copy or clone prints when its writes hit the quota (EDQUOT), or a full filesystem.
+FULL_MESSAGES = ("Disk quota exceeded", "No space left on device")
+
+
 @dataclass(frozen=True)
 class CopyResult:
     action: str  # created, existing or reset
     backup: str | None
+    mtime_ns: int | None = None  # the new copy's, when one was made
+    size: int | None = None
 
 
 def workspace_dir(course: Course, student: Student) -> Path:
@@ -42,23 +63,29 @@ def workspace_dir(course: Course, student: Student) -> Path:
 
 
 def ensure(course: Course, student: Student) -> Path:
-    """The workspace folder, owned by the student, mode 0700; its parents are root's and only
-    traversable, so no student can list who else has a workspace."""
-    root = settings.DATA_ROOT / "workspaces"
-    root_folder(root, 0o711)
-    root_folder(course.workspaces_dir, 0o711)
-    path = workspace_dir(course, student)
+    """The workspace folder, owned by the student, mode 0700, with the course's disk quota; its
+    parents are root's and only traversable, so no student can list who else has a workspace."""
     try:
-        path.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
-    info = path.lstat()
-    # Root-owned means a concurrent first open made it and has not chowned it yet: only the
-    # platform creates entries in this root-owned folder, so finishing its work is safe.
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (student.uid, 0):
-        raise WorkspaceError(f"{path} is not a folder owned by uid {student.uid}")
-    if info.st_uid == 0:
-        os.chown(path, student.uid, student.gid, follow_symlinks=False)
+        quota.check_mounted()
+        root_folder(quota.workspaces_root(), 0o711)
+        root_folder(course.workspaces_dir, 0o711)
+        path = workspace_dir(course, student)
+        disk = quota.driver()
+        try:
+            disk.create(path)  # a quota unit of its own: a subvolume, an XFS project, or a folder
+        except FileExistsError:
+            pass
+        info = path.lstat()
+        # Root-owned means a concurrent first open made it and has not chowned it yet: only the
+        # platform creates entries in this root-owned folder, so finishing its work is safe.
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (student.uid, 0):
+            raise WorkspaceError(f"{path} is not a folder owned by uid {student.uid}")
+        if info.st_uid == 0:
+            # The limit first: the student's code never sees the folder without it.
+            disk.limit(path, course.quota_bytes)
+            os.chown(path, student.uid, student.gid, follow_symlinks=False)
+    except quota.QuotaError as exc:
+        raise WorkspaceError(str(exc)) from exc
     return path
 
 
@@ -71,16 +98,73 @@ def _git_trust_file() -> Path:
 
 
 def _run_as(student: Student, args: list[str], cwd: Path, stdin: str | None = None,
-            env: dict[str, str] | None = None) -> str:
-    """Runs a command as the student's uid and gid, with no supplementary groups."""
+            env: dict[str, str] | None = None, offline: bool = False) -> str:
+    """Runs a command as the student's uid and gid, with no supplementary groups. `offline` is for
+    commands that may run what the student controls (git in their repository): they get a network
+    namespace of their own, with no network, and cannot gain privileges, as in their container."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0", **(env or {})}
-    proc = subprocess.run(
-        args, cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=300,
-        user=student.uid, group=student.gid, extra_groups=[], umask=0o022,
-    )
+    if offline:  # root until setpriv, which drops to the student before anything else runs
+        args = ["unshare", "--net", "--", "setpriv", f"--reuid={student.uid}", f"--regid={student.gid}",
+                "--clear-groups", "--no-new-privs", "--", *args]
+        ids = {}
+    else:
+        ids = {"user": student.uid, "group": student.gid, "extra_groups": []}
+    proc = subprocess.run(args, cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=300,
+                          umask=0o022, **ids)
     if proc.returncode != 0:
-        raise WorkspaceError(f"{args[0]} failed for {student.name}: {proc.stderr.strip()[-500:]}")
+        what = args[0] if not offline else args[args.index("--", 3) + 1]
+        detail = proc.stderr.strip()[-500:]
+        full = any(message in proc.stderr for message in FULL_MESSAGES)
+        raise (WorkspaceFull if full else WorkspaceError)(f"{what} failed for {student.name}: {detail}", detail)
     return proc.stdout
+
+
+def _as_student(student: Student) -> dict:
+    return {"user": student.uid, "group": student.gid, "extra_groups": [], "umask": 0o022,
+            "env": {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}}
+
+
+def read_file(course: Course, student: Student, path: str, limit: int = READ_LIMIT) -> bytes:
+    """One file of the workspace, read as the student without following any link (reader.py)."""
+    folder = ensure(course, student)
+    plan = json.dumps({"path": path, "limit": limit}).encode()
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", READER.read_text()], cwd=folder, capture_output=True,
+                          input=plan, timeout=120, **_as_student(student))
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip()[-300:]
+        raise WorkspaceError(f"cannot read {path} of {student.name}: {detail}", detail)
+    return proc.stdout
+
+
+def zip_stream(course: Course, student: Student, chunk: int = 1 << 16) -> Iterator[bytes]:
+    """A zip of the workspace's visible files, made as the student (zipper.py), as it is written.
+    Closing the iterator early (the browser went away) ends the process."""
+    folder = ensure(course, student)
+    proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", ZIPPER.read_text()], cwd=folder,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            **_as_student(student))
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while data := proc.stdout.read(chunk):
+                yield data
+        finally:
+            proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+    return chunks()
+
+
+def drop_files(course: Course, student: Student, files: list[dict], dry_run: bool) -> list[dict]:
+    """Puts staff's files into the workspace as the student (dropper.py says how), or, for a dry
+    run, says what it would do. A workspace that does not exist yet is not made by a dry run."""
+    if dry_run and not os.path.lexists(workspace_dir(course, student)):
+        return [{"path": f["path"], "action": "create", "detail": "no workspace yet"} for f in files]
+    path = ensure(course, student)
+    plan = {"dry_run": dry_run, "files": files}
+    return json.loads(_run_as(student, [sys.executable, "-I", "-S", "-c", DROPPER.read_text()], path, json.dumps(plan)))
 
 
 def copy_notebook(course: Course, student: Student, notebook: Notebook, reset: bool) -> CopyResult:
@@ -108,23 +192,97 @@ def copy_notebook(course: Course, student: Student, notebook: Notebook, reset: b
     result = CopyResult(**json.loads(output))
     if result.action != "existing":
         log.info("%s/%s: %s %s", course.name, student.name, result.action, notebook.target)
+        _record_copy(course, student, notebook, result)
     return result
 
 
+def _record_copy(course: Course, student: Student, notebook: Notebook, result: CopyResult) -> None:
+    NotebookVersion.objects.update_or_create(
+        course=course, student=student, path=str(notebook.source.relative_to(course.repo_dir)),
+        defaults={"target": str(notebook.target), "digest": blob_id(notebook.source), "differs": False,
+                  "mtime_ns": result.mtime_ns, "size": result.size})
+
+
+def _git_env(course: Course) -> dict[str, str]:
+    """git's settings for the runs in a student's repository. Command-line settings win over the
+    repository's own: no hooks, no fsmonitor, no transport but local files. The clone's origin is
+    the course's mount point in the container; here it is the course's clone on the host."""
+    forced = {
+        f"url.{course.repo_dir}.insteadOf": COURSE_MOUNT,
+        "core.hooksPath": "/dev/null",
+        "core.fsmonitor": "false",
+        "protocol.allow": "never",
+        "protocol.file.allow": "always",
+        "commit.gpgSign": "false",
+    }
+    env = {"GIT_CONFIG_GLOBAL": str(_git_trust_file()), "GIT_CONFIG_NOSYSTEM": "1", "GIT_EDITOR": "true",
+           "GIT_MERGE_AUTOEDIT": "no", "GIT_PAGER": "cat", "GIT_LITERAL_PATHSPECS": "1",
+           "GIT_CONFIG_COUNT": str(len(forced))}
+    for n, (key, value) in enumerate(forced.items()):
+        env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = key, value
+    return env
+
+
+def _git_sync(course: Course, student: Student, action: str) -> dict:
+    """Runs gitsync.py (clone or merge) in the workspace, as the student, offline."""
+    plan = {"action": action, "repo": str(course.repo_dir), "mount": COURSE_MOUNT, "suffixes": NOTEBOOK_SUFFIXES}
+    # -I: neither the environment nor the current folder (the student's) can change what python imports.
+    output = _run_as(student, [sys.executable, "-I", "-c", GITSYNC.read_text()], workspace_dir(course, student),
+                     json.dumps(plan), env=_git_env(course), offline=True)
+    return json.loads(output)
+
+
+def is_clone(course: Course, student: Student) -> bool:
+    return os.path.lexists(workspace_dir(course, student) / ".git")
+
+
 def git_clone(course: Course, student: Student) -> bool:
-    """Classroom mode: the workspace is a clone of the course. Returns True when it was cloned now."""
+    """Classroom mode: the workspace becomes a clone of the course. Returns True when it was cloned
+    now. A workspace that holds files already (opened through MOOC links first) is adopted in
+    place, its files kept as they are: those that differ from the course's become the student's
+    local changes, which later merges keep (gitsync.clone says how)."""
     path = ensure(course, student)
-    if (path / ".git").exists():
+    if os.path.lexists(path / ".git"):
         return False
-    if any(path.iterdir()):
-        raise WorkspaceConflict(
-            f"the workspace of {student.name} in {course.name} already holds files that are not a "
-            "git clone; ask staff to move them before using classroom mode"
-        )
-    # The course clone is root's: git refuses to read it as another uid unless told it is safe,
-    # and a local clone drops `-c` settings, so the setting comes from a global config file.
-    env = {"GIT_CONFIG_GLOBAL": str(_git_trust_file())}
-    _run_as(student, ["git", "clone", "--quiet", str(course.repo_dir), "."], path, env=env)
-    _run_as(student, ["git", "remote", "set-url", "origin", COURSE_MOUNT], path, env=env)
-    log.info("%s/%s: cloned", course.name, student.name)
+    result = _git_sync(course, student, "clone")
+    record_sync(course, student, result)
+    log.info("%s/%s: %s", course.name, student.name, result["action"])
     return True
+
+
+def behind(course: Course, student: Student) -> bool:
+    """Whether the course moved on since the workspace's last clone or merge: one query, so that
+    an open with nothing new stays as fast as a warm open."""
+    last = latest_sync(course.pk, student.pk)
+    return last is None or last.commit != course.commit
+
+
+def git_merge(course: Course, student: Student) -> Sync:
+    """Merges the course into the student's clone (nbgitpuller's merge, as the student). A failure
+    leaves the student's files as they were and is recorded, with its reason, for the student."""
+    ensure(course, student)
+    last = latest_sync(course.pk, student.pk)
+    try:
+        result = _git_sync(course, student, "merge")
+    except WorkspaceError as exc:
+        log.warning("%s/%s: merge failed: %s", course.name, student.name, exc)
+        return Sync.objects.create(course=course, student=student, kind=Sync.Kind.FAILED, commit=course.commit,
+                                   before=last.commit if last else "", error=exc.detail[:2000])
+    sync = record_sync(course, student, result)
+    log.info("%s/%s: %s %s..%s", course.name, student.name, sync.kind, sync.before[:12], sync.commit[:12])
+    return sync
+
+
+def record_sync(course: Course, student: Student, result: dict) -> Sync:
+    """The report for the student, and the notebooks' versions as the workspace now holds them."""
+    with transaction.atomic():
+        sync = Sync.objects.create(
+            course=course, student=student, kind=result["action"], commit=result["commit"],
+            before=result["before"] or "", updated=result["updated"], kept=result["kept"],
+            renamed=result["renamed"], seen=result["action"] in (Sync.Kind.CLONED, Sync.Kind.UNCHANGED))
+        # The clone now says what every course notebook is (a MOOC copy's row included).
+        NotebookVersion.objects.filter(course=course, student=student).delete()
+        NotebookVersion.objects.bulk_create(NotebookVersion(
+            course=course, student=student, path=n["path"], target=n["path"], digest=n["digest"],
+            differs=n["differs"], mtime_ns=n["mtime_ns"], size=n["size"]) for n in result["notebooks"])
+    return sync

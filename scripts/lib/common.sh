@@ -4,6 +4,9 @@
 NBH_ENV_FILE=${NBH_ENV_FILE:-/etc/nbhosting/nbhosting.env}
 NBH_LOG_DIR=${NBH_LOG_DIR:-/var/log/nbhosting}
 NBH_PID_DIR=/run/nbhosting
+# ensure_disk_quotas, for install.sh
+# shellcheck source=scripts/lib/quota.sh
+. "$(dirname "${BASH_SOURCE[0]}")/quota.sh"
 
 step() { printf '\n== %s\n' "$*"; }
 warn() { echo "warning: $*" >&2; }
@@ -90,7 +93,10 @@ stop_daemon() {
 
 # What podman's configuration is now: a service started before a change must restart to see it.
 podman_config_digest() {
-    cat /etc/containers/containers.conf /etc/containers/containers.conf.d/*.conf 2>/dev/null | sha256sum | cut -c1-32
+    local file
+    for file in /etc/containers/containers.conf /etc/containers/containers.conf.d/*.conf; do
+        if [ -f "$file" ]; then cat "$file"; fi
+    done | sha256sum | cut -c1-32
 }
 
 start_podman_service() {
@@ -115,6 +121,10 @@ ensure_venv() {
     stamp="$NBH_VENV/.installed-$(sha256sum "$requirements" | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
         "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+        # nbgitpuller's jupyter-server brings rfc3987-syntax (jupyter-events -> jsonschema's optional
+        # IRI format), which compiles a grammar whenever nbformat is imported: 3 s more at every
+        # start of gunicorn and nbh. Nothing on the host validates IRIs (the image drops it too).
+        "$NBH_VENV/bin/pip" uninstall -y -q --disable-pip-version-check rfc3987-syntax
         touch "$stamp"
         echo "installed $(basename "$requirements")"
     else

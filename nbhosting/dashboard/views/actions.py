@@ -21,6 +21,7 @@ from nbhosting.dashboard.models import Job
 from nbhosting.dashboard.views.courses import course as course_page
 from nbhosting.monitor import actions
 from nbhosting.names import InvalidName, validate_student
+from nbhosting.workspaces import quota
 from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
 from nbhosting.workspaces.workspace import WorkspaceError, workspace_dir
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
@@ -43,7 +44,20 @@ def save_settings(request: HttpRequest, course: Course) -> HttpResponse:
     form.save(commit=False).save(update_fields=[name for name, field in form.fields.items() if not field.disabled])
     messages.success(request, "Settings saved." + (" Pull to follow the new git URL or branch."
                                                    if {"git_url", "branch"} & set(form.changed_data) else ""))
+    if "quota" in form.changed_data:
+        _apply_quota(request, course)
     return _back(course)
+
+
+def _apply_quota(request: HttpRequest, course: Course) -> None:
+    """A new quota holds at once, for the servers that run too."""
+    try:
+        applied, plain = quota.apply(course)
+    except quota.QuotaError as exc:
+        messages.error(request, f"The quota is saved but could not be applied: {exc}")
+        return
+    messages.success(request, f"The quota is set on {applied} workspace(s)."
+                     + (f" {len(plain)} made before quotas stay unlimited." if plain else ""))
 
 
 def _start_job(request: HttpRequest, course: Course, kind: str) -> HttpResponse:

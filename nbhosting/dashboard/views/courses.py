@@ -2,6 +2,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from nbhosting.classroom.staff import groups_of
 from nbhosting.courses.models import Course
 from nbhosting.dashboard import overview
 from nbhosting.dashboard.access import course_view, is_admin, staff_view, visible_courses
@@ -28,6 +29,7 @@ def course(request: HttpRequest, course: Course, form: CourseSettingsForm | None
         "summary": summary,
         "tree": overview.notebook_tree(course),
         "students": overview.students(course),
+        "groups": groups_of(course),
         "form": form or CourseSettingsForm(instance=course, admin=is_admin(request.user)),
         "jobs": Job.objects.filter(course=course).order_by("-created")[:JOBS_SHOWN],
         "last_build": Job.objects.filter(course=course, kind__in=[Job.Kind.BUILD, Job.Kind.REBUILD])

@@ -2,6 +2,8 @@ from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand
 from nbhosting.courses.models import Course
+from nbhosting.sizes import InvalidSize, format_size, parse_size
+from nbhosting.workspaces import quota
 
 
 class Command(NbhCommand):
@@ -16,15 +18,33 @@ class Command(NbhCommand):
         network = parser.add_mutually_exclusive_group()
         network.add_argument("--network", action="store_true", default=None)
         network.add_argument("--no-network", dest="network", action="store_false")
+        parser.add_argument("--quota", help="each student's disk quota, e.g. 2g, none ('' for the site's default)")
 
     def handle(self, name, **options):
         course = Course.objects.filter(name=name).first()
         if course is None:
             raise CommandError(f"no course named {name}")
-        changes = {key: options[key] for key in ("image", "branch", "trust", "network") if options[key] is not None}
+        changes = {key: options[key] for key in ("image", "branch", "trust", "network", "quota")
+                   if options[key] is not None}
+        if changes.get("quota"):
+            try:
+                parse_size(changes["quota"])
+            except InvalidSize as exc:
+                raise CommandError(str(exc)) from None
         if options["referer"] is not None:
             changes["referers"] = " ".join(options["referer"])
         for key, value in changes.items():
             setattr(course, key, value)
         course.save()
         self.stdout.write(f"course {name}: " + (", ".join(f"{k}={v!r}" for k, v in changes.items()) or "unchanged"))
+        if "quota" in changes:
+            self._apply_quota(course)
+
+    def _apply_quota(self, course: Course) -> None:
+        """The new limit holds at once, for running servers too."""
+        try:
+            applied, plain = quota.apply(course)
+        except quota.QuotaError as exc:
+            raise CommandError(f"the quota is saved but not applied: {exc}") from None
+        self.stdout.write(f"quota {format_size(course.quota_bytes)} set on {applied} workspace(s)"
+                          + (f"; {len(plain)} plain folder(s) made before quotas stay unlimited" if plain else ""))

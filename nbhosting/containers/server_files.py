@@ -1,0 +1,210 @@
+"""The host files of one student's server, and how the platform reaches it without trusting them.
+
+    <data>/run/containers/<name>/   its socket folder: the student's uid, group nginx, 2750, mounted
+                                    read-write at /run/nbh, where Jupyter binds jupyter.sock
+    <data>/run/config/<name>/       root's, 0755, mounted read-only at /run/nbh-config: the Jupyter
+                                    configuration the platform gives this server ("Stop my server")
+    <data>/run/links/<secret>.sock  in root's folder (root:nginx 0750): a hard link to the socket
+                                    that the server bound, checked to be a socket of the student's uid
+
+The student can rename, replace or symlink anything in their socket folder at any moment, so
+nobody connects through it: nginx, the readiness wait, the warm check and the monitor all use the
+link, every component of whose path is root's. A unix socket is reached by its inode and a hard
+link is that inode, not a path to follow: the link reaches the server the student started, or
+nothing once it stops, whatever is put in the folder afterwards. Root only ever works in the
+socket folder through a descriptor of it (it sits in a folder of root's, so its own name cannot be
+redirected), never follows an entry in it, and empties it only while the container is down.
+"""
+import grp
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from django.conf import settings
+
+from nbhosting.containers import jupyter
+from nbhosting.containers.models import Container
+from nbhosting.folders import root_folder
+
+SOCKET_NAME = os.path.basename(jupyter.SOCKET_IN_CONTAINER)
+KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFREG: "a regular file", stat.S_IFDIR: "a folder",
+         stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+
+
+class UntrustedSocket(RuntimeError):
+    """What the server left under its socket's name is not a socket of the student's own uid."""
+
+
+def prepare(record: Container) -> None:
+    """Before a start, under the pair's lease, with the container down: no link (an old one holds
+    the previous socket), a fresh socket folder for the student, and root's configuration."""
+    nginx_gid = grp.getgrnam(settings.NBH_NGINX_GROUP).gr_gid
+    for folder, mode in ((record.socket_dir.parent, 0o711), (record.link.parent, 0o750),
+                         (record.config_dir.parent, 0o711)):
+        root_folder(folder, mode)
+    os.chown(record.link.parent, 0, nginx_gid)
+    unlink(record)
+    shutil.rmtree(record.socket_dir, ignore_errors=True)
+    record.socket_dir.mkdir()
+    os.chown(record.socket_dir, record.student.uid, nginx_gid)
+    record.socket_dir.chmod(0o2750)  # setgid: the socket gets nginx's group
+    _write_config(record)
+
+
+def _write_config(record: Container) -> None:
+    shutil.rmtree(record.config_dir, ignore_errors=True)
+    labconfig = root_folder(record.config_dir / "labconfig", 0o755)
+    record.config_dir.chmod(0o755)
+    path = labconfig / "default_setting_overrides.json"
+    path.write_text(json.dumps(jupyter.frontend_defaults(f"/stop/{record.secret}/"), indent=1))
+    path.chmod(0o644)
+
+
+def adopt(record: Container) -> Path | None:
+    """Links the socket that the server bound, once there is one, and returns the path to reach
+    the server by (the link); None while no socket was ever linked. A socket found under the name
+    that is not the linked one is linked in its place: a container started again outside a start
+    has a new one. Anything but a socket of the student's uid raises UntrustedSocket. Under the
+    pair's lease."""
+    links = _open_folder(record.link.parent)
+    try:
+        linked = _lstat(record.link.name, links)
+        folder = _open_folder(record.socket_dir)
+        try:
+            bound = _lstat(SOCKET_NAME, folder)
+            if bound is not None and not _same(bound, linked):
+                _refuse_unless_trusted(record, bound)
+                _link(record, folder, links)
+                return record.link
+        finally:
+            os.close(folder)
+    finally:
+        os.close(links)
+    return record.link if linked is not None else None
+
+
+def _link(record: Container, folder: int, links: int) -> None:
+    """The hard link is made under a name nginx never asks for, checked, then renamed into place:
+    nginx never sees an inode that was not checked. The check is on the link itself, so the
+    student cannot swap the entry between the check and the link."""
+    temp = _temp_name(record)
+    _remove(temp, links)
+    os.link(SOCKET_NAME, temp, src_dir_fd=folder, dst_dir_fd=links, follow_symlinks=False)
+    try:
+        _refuse_unless_trusted(record, os.lstat(temp, dir_fd=links))
+    except UntrustedSocket:
+        _remove(temp, links)
+        raise
+    os.replace(temp, record.link.name, src_dir_fd=links, dst_dir_fd=links)
+
+
+def _refuse_unless_trusted(record: Container, info: os.stat_result) -> None:
+    uid = record.student.uid
+    if not stat.S_ISSOCK(info.st_mode):
+        kind = KINDS.get(stat.S_IFMT(info.st_mode), "not a socket")
+        raise UntrustedSocket(f"the server's socket is {kind}, not a socket: refused")
+    if info.st_uid != uid:
+        raise UntrustedSocket(f"the server's socket belongs to uid {info.st_uid}, not to the student's "
+                              f"uid {uid}: refused")
+
+
+def unlink(record: Container) -> None:
+    """Nothing reaches the server any more by its secret (nginx answers with the stopped page)."""
+    try:
+        links = _open_folder(record.link.parent)
+    except FileNotFoundError:
+        return
+    try:
+        for name in (record.link.name, _temp_name(record)):
+            _remove(name, links)
+    finally:
+        os.close(links)
+
+
+def close(record: Container) -> None:
+    """After a stop, with the container down: no link, and an empty socket folder (the folder
+    stays: it is the stopped container's mount)."""
+    unlink(record)
+    try:
+        folder = _open_folder(record.socket_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    try:
+        for name in os.listdir(folder):
+            _remove(name, folder)
+    finally:
+        os.close(folder)
+
+
+def discard(record: Container) -> None:
+    """With the container gone: no link, no folders."""
+    unlink(record)
+    discard_folders(record.name)
+
+
+def discard_folders(name: str) -> None:
+    """shutil.rmtree works through descriptors and never follows a symlink out of the tree."""
+    run = settings.DATA_ROOT / "run"
+    for folder in (run / "containers" / name, run / "config" / name):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def leftover(record: Container, gone: bool) -> bool:
+    """A link, or anything in the socket folder: what a stopped container should not have; and
+    its folders too, for a container that is gone."""
+    if gone and (record.socket_dir.exists() or record.config_dir.exists()):
+        return True  # root's paths up to these folders: exists() follows nothing of the student's
+    links = record.link.parent
+    if any(os.path.lexists(links / name) for name in (record.link.name, _temp_name(record))):
+        return True
+    try:
+        folder = _open_folder(record.socket_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    try:
+        return bool(os.listdir(folder))
+    finally:
+        os.close(folder)
+
+
+def is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def secret_of_link(name: str) -> str:
+    """The secret a name in the links folder belongs to: `<secret>.sock` or a link being made."""
+    return name.lstrip(".").split(".")[0]
+
+
+def _temp_name(record: Container) -> str:
+    return f".{record.secret}.new"
+
+
+def _open_folder(path: Path) -> int:
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+
+
+def _lstat(name: str, folder: int) -> os.stat_result | None:
+    try:
+        return os.lstat(name, dir_fd=folder)
+    except FileNotFoundError:
+        return None
+
+
+def _same(a: os.stat_result, b: os.stat_result | None) -> bool:
+    return b is not None and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _remove(name: str, folder: int) -> None:
+    """Removes the entry itself, whatever it is; never what a symlink points to."""
+    try:
+        os.unlink(name, dir_fd=folder)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        shutil.rmtree(name, dir_fd=folder, ignore_errors=True)

@@ -1,0 +1,74 @@
+"""Opening a course notebook for a student: the one service behind every door (LMS links, LTI
+launches, the classroom's pages). The caller has already validated names and decided that this
+person may open this notebook as this student; here the workspace gets its copy (or clone), the
+pair's server runs, the open is recorded, and the caller gets the server URL to send the browser to.
+"""
+import time
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.conf import settings
+from django.utils import timezone
+
+from nbhosting.containers.lease import LeaseTimeout, lease
+from nbhosting.containers.models import Container
+from nbhosting.containers.spawn import SpawnError, ensure_running, get_record
+from nbhosting.courses.models import Course
+from nbhosting.stats.models import OpenEvent, record_open
+from nbhosting.workspaces import workspace
+from nbhosting.workspaces.models import Student, Sync, UidRangeExhausted, latest_sync
+from nbhosting.workspaces.notebooks import Notebook
+
+# What a caller turns into a 503 page: the student's files are safe, trying again may work.
+NotStarted = (SpawnError, LeaseTimeout, UidRangeExhausted, workspace.WorkspaceError)
+# What a caller turns into a 409 page: the workspace cannot be used this way; nothing was changed.
+Conflict = workspace.WorkspaceConflict
+# What a caller turns into a 507 page, before NotStarted (which it is one of): the student's disk
+# quota is reached, so the notebook could not be copied in.
+Full = workspace.WorkspaceFull
+
+
+@dataclass(frozen=True)
+class Opened:
+    url: str  # the server's path for this notebook: /c/<secret>/notebooks/<path>
+    container: Container
+    action: str  # created, existing, reset or cloned
+    cold: bool
+    seconds: float
+
+
+def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_mode: bool = False,
+                  reset: bool = False) -> Opened:
+    """Raises Conflict (before anything changed), Full, or one of NotStarted."""
+    started = time.monotonic()
+    if git_mode:
+        action, target = _clone(course, student), notebook.source.relative_to(course.repo_dir)
+    else:
+        action, target = workspace.copy_notebook(course, student, notebook, reset).action, notebook.target
+    ready = ensure_running(course, student)
+    seconds = time.monotonic() - started
+    Container.objects.filter(pk=ready.container.pk).update(last_open=timezone.now())
+    record_open(course.name, student.name, str(target), action, ready.cold, seconds)
+    url = ready.container.base_url + settings.NBH_URL_FORMAT.format(notebook=quote(str(target)))
+    return Opened(url, ready.container, action, ready.cold, seconds)
+
+
+def _clone(course: Course, student: Student) -> str:
+    cloned = update_clone(course, student)
+    return OpenEvent.Action.CLONED if cloned and cloned.kind in (Sync.Kind.CLONED, Sync.Kind.ADOPTED) \
+        else OpenEvent.Action.EXISTING
+
+
+def update_clone(course: Course, student: Student, force: bool = False) -> Sync | None:
+    """Git mode: clones the course into the workspace, or merges the course's new commits into it
+    (`force`: even when the course did not move, as when the student asks). Returns the clone's or
+    merge's report, None when there was nothing to do. Under the pair's lease: twenty simultaneous
+    first opens must not clone twenty times, nor two opens merge at once."""
+    if not force and workspace.is_clone(course, student) and not workspace.behind(course, student):
+        return None  # the common case, as fast as a warm open: one look and one query, no lease
+    with lease(get_record(course, student)):
+        if workspace.git_clone(course, student):
+            return latest_sync(course.pk, student.pk)
+        if force or workspace.behind(course, student):
+            return workspace.git_merge(course, student)
+    return None

@@ -1,0 +1,38 @@
+import os
+
+from django.core.management.base import CommandError
+
+from nbhosting.cli import NbhCommand
+from nbhosting.courses.models import Course
+from nbhosting.sizes import format_size
+from nbhosting.workspaces import quota
+
+
+class Command(NbhCommand):
+    help = "Each student's disk usage in a course, against the course's quota."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+
+    def handle(self, name, **options):
+        course = Course.objects.filter(name=name).first()
+        if course is None:
+            raise CommandError(f"no course named {name}")
+        try:
+            disk = quota.driver()
+            found = quota.usage(course)
+        except quota.QuotaError as exc:
+            raise CommandError(str(exc)) from None
+        fs = os.statvfs(quota.workspaces_root())
+        self.stdout.write(
+            f"course {name}: quota {format_size(course.quota_bytes)} per student ({disk.name}); the workspaces' "
+            f"filesystem has {format_size(fs.f_bavail * fs.f_frsize)} free of {format_size(fs.f_blocks * fs.f_frsize)}")
+        row = "{:<40} {:>10} {:>10} {:>5}"
+        self.stdout.write(row.format("STUDENT", "USED", "LIMIT", "USE%"))
+        for path in quota.workspaces(course):
+            usage = found.get(path.name)
+            if usage is None:
+                self.stdout.write(row.format(path.name, "-", "no quota", "-"))
+            else:
+                self.stdout.write(row.format(path.name, format_size(usage.used), format_size(usage.limit),
+                                             f"{usage.full:.0%}" if usage.limit else "-"))
