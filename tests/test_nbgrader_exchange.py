@@ -13,6 +13,7 @@ import pytest
 import requests
 import websocket
 
+from tests import classroom
 from tests.stack import DEMO, git, make_repo
 
 # Container names are <course>-x-<student> on the host's one podman: unique course names keep
@@ -445,6 +446,18 @@ def test_nbgrader_sources_stay_with_the_instructors(stack, course_with_sources):
     assert r.status_code == 409 and "keeps nbgrader" in r.text, r.text[:500]
     assert not (stack.data / "workspaces" / SOURCES / "dora").exists()
     assert f"{SOURCES}-x-dora" not in stack.podman_names()
+    # The classroom's pages, the other door, say the same.
+    erin = classroom.session_for(stack, "erin", classroom.register(
+        stack, SOURCES, [("erin", "Erin", "erin@example.org", "")])["erin"])
+    for page in ("open/source/ps2/ps2", "nb/source/ps2/ps2", "open/peek/ps2"):
+        r = erin.get(f"{stack.url}/course/{SOURCES}/{page}", allow_redirects=False, timeout=60)
+        assert r.status_code == 404 and "Unknown notebook" in r.text, page
+    stack.nbh("course-classroom", SOURCES, "--mode", "git")
+    for page in ("open/intro", "nb/intro"):
+        r = erin.get(f"{stack.url}/course/{SOURCES}/{page}", allow_redirects=False, timeout=60)
+        assert r.status_code == 409 and "keeps nbgrader" in r.text, (page, r.status_code)
+    stack.nbh("course-classroom", SOURCES, "--mode", "copy")
+    assert not (stack.data / "workspaces" / SOURCES / "erin").exists()
 
     # The instructors have them, imported into their course directory, and release from them.
     r = login(stack, "grader").get(f"{stack.url}/instructor/{SOURCES}/", allow_redirects=False, timeout=300)
