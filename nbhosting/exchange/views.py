@@ -9,7 +9,7 @@ from nbhosting.accounts.identity import is_enrolled_staff
 from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.spawn import Ready, SpawnError, ensure_running
 from nbhosting.courses.models import Course
-from nbhosting.exchange import check, gradebook, layout
+from nbhosting.exchange import check, gradebook, layout, sources
 from nbhosting.exchange.models import NbgraderCourse
 from nbhosting.gateway.pages import error_page
 from nbhosting.names import InvalidName, validate_course
@@ -53,6 +53,7 @@ def _open(nbgrader: NbgraderCourse) -> Ready:
     and put every student who opened the course in the gradebook."""
     course: Course = nbgrader.course
     identity = layout.ensure(course)
+    sources.import_sources(course, identity)  # a pull may have brought them since the server started
     check.run(nbgrader)
     ready = ensure_running(course, identity)
     try:
