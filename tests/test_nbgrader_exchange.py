@@ -14,6 +14,7 @@ import requests
 import websocket
 
 from tests import classroom
+from tests.helpers import follow_progress
 from tests.stack import DEMO, git, make_repo
 
 # Container names are <course>-x-<student> on the host's one podman: unique course names keep
@@ -111,9 +112,9 @@ def course(stack):
 def students(stack, course):
     """Alice and Bob open the course from the LMS: their containers run with the exchange."""
     for student in ("alice", "bob"):
-        r = requests.get(f"{stack.url}/notebookLazyCopy/{course}/intro/{student}", headers=REFERER,
-                         allow_redirects=False, timeout=300)
-        assert r.status_code == 302, r.text
+        r = follow_progress(stack, requests.get(f"{stack.url}/notebookLazyCopy/{course}/intro/{student}",
+                                                headers=REFERER, allow_redirects=False, timeout=300))
+        assert r.status_code == 302 and r.headers["Location"].startswith("/c/"), r.text
     return Box(stack, "alice"), Box(stack, "bob")
 
 
@@ -412,9 +413,9 @@ def course_with_sources(stack, course):
 
 
 def test_nbgrader_sources_stay_with_the_instructors(stack, course_with_sources):
-    r = requests.get(f"{stack.url}/notebookLazyCopy/{SOURCES}/intro/carl", headers=REFERER,
-                     allow_redirects=False, timeout=300)
-    assert r.status_code == 302, r.text
+    r = follow_progress(stack, requests.get(f"{stack.url}/notebookLazyCopy/{SOURCES}/intro/carl",
+                                            headers=REFERER, allow_redirects=False, timeout=300))
+    assert r.status_code == 302 and r.headers["Location"].startswith("/c/"), r.text
     carl = Box(stack, "carl", SOURCES)
 
     # In his container: the source folder and the history are empty, and no file shows a solution.
