@@ -71,6 +71,11 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
             "this notebook could not be copied. Delete files you no longer need from a notebook you "
             "already have open (or ask the course staff), then open the link again.",
         )
+    except opening.CopyFailed as exc:
+        log.error("open %s/%s/%s: copy failed: %s", course_name, path, student_name, exc)
+        return error_page(request, 500, "Your notebook could not be copied",
+                          f"The platform could not copy the course's files into your workspace: {exc}. "
+                          "Your files are safe. Please tell the course staff.")
     except opening.NotStarted as exc:
         log.error("open %s/%s/%s failed: %s", course_name, path, student_name, exc)
         return error_page(

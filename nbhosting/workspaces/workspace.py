@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
@@ -48,6 +48,10 @@ class WorkspaceFull(WorkspaceError):
 
 # What a copy or clone prints when its writes hit the quota (EDQUOT), or a full filesystem.
 FULL_MESSAGES = ("Disk quota exceeded", "No space left on device")
+
+
+class CopyFailed(WorkspaceError):
+    """The course's files could not be copied; what the copy had made is removed."""
 
 
 @dataclass(frozen=True)
@@ -167,29 +171,71 @@ def drop_files(course: Course, student: Student, files: list[dict], dry_run: boo
     return json.loads(_run_as(student, [sys.executable, "-I", "-S", "-c", DROPPER.read_text()], path, json.dumps(plan)))
 
 
+# Descriptors that never follow a link: root looks at what a student controls through these only.
+_WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _present(folder: Path, relative: PurePosixPath) -> bool:
+    """Whether the student's copy is there, looked up as root one folder at a time without
+    following any link. A link (or a file) where a folder should be answers False: root never
+    looks through it, and the copier, running as the student, decides what it means."""
+    fd = os.open(folder, _WALK)
+    try:
+        for part in relative.parts[:-1]:
+            inner = os.open(part, _WALK, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.stat(relative.name, dir_fd=fd, follow_symlinks=False)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _along(course: Course, notebook: Notebook) -> list[dict[str, str]]:
+    """The folders beside the notebook that come with it (data/, media/...): real folders and
+    files of the course only. A link is never taken, even one that stays inside the course, and
+    nothing that resolves outside the repo is."""
+    repo = course.repo_dir.resolve()
+    items = []
+    for name in settings.NBH_COPY_ALONG:
+        source = notebook.source.parent / name
+        try:
+            kind = stat.S_IFMT(source.lstat().st_mode)
+        except FileNotFoundError:
+            continue
+        if kind not in (stat.S_IFDIR, stat.S_IFREG) or not source.resolve().is_relative_to(repo):
+            log.warning("%s: %s is a link or not a plain folder of the course; not copied",
+                        course.name, source.relative_to(course.repo_dir))
+            continue
+        items.append({"source": str(source), "target": str(notebook.target.parent / name)})
+    return items
+
+
 def copy_notebook(course: Course, student: Student, notebook: Notebook, reset: bool) -> CopyResult:
     """First open copies the notebook (and its data folders); later opens leave the student's copy
     alone; reset copies it again and keeps the student's version beside it."""
     path = ensure(course, student)
-    if not reset and os.path.lexists(path / notebook.target):
-        # The common warm case, answered without starting a process: a look is harmless as root.
+    if not reset and _present(path, notebook.target):
+        # The common warm case, answered without starting a process.
         return CopyResult("existing", None)
-    target_dir = notebook.target.parent
-    along = [
-        {"source": str(notebook.source.parent / name), "target": str(target_dir / name)}
-        for name in settings.NBH_COPY_ALONG
-        if (notebook.source.parent / name).exists()
-    ]
     plan = {
+        "repo": str(course.repo_dir),
         "notebook": {"target": str(notebook.target), "source": str(notebook.source),
                      "content": notebook.content()},
-        "along": along,
+        "along": _along(course, notebook),
         "reset": reset,
         "stamp": timezone.now().strftime("%Y%m%d-%H%M%S"),
     }
     code = COPIER.read_text()
-    output = _run_as(student, [sys.executable, "-I", "-S", "-c", code], path, json.dumps(plan))
-    result = CopyResult(**json.loads(output))
+    answer = json.loads(_run_as(student, [sys.executable, "-I", "-S", "-c", code], path, json.dumps(plan)))
+    if "error" in answer:
+        message = answer["message"]
+        if answer["error"] == "conflict":
+            raise WorkspaceConflict(message)
+        raise (WorkspaceFull if any(full in message for full in FULL_MESSAGES) else CopyFailed)(message)
+    result = CopyResult(**answer)
     if result.action != "existing":
         log.info("%s/%s: %s %s", course.name, student.name, result.action, notebook.target)
         _record_copy(course, student, notebook, result)
