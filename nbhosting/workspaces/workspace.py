@@ -282,6 +282,44 @@ def is_clone(course: Course, student: Student) -> bool:
     return os.path.lexists(workspace_dir(course, student) / ".git")
 
 
+# Run as the workspace's own uid: empties its folder without ever following a link out of it,
+# and reaches nothing the uid could not delete anyway.
+_EMPTIER = """
+import os, shutil
+def writable(function, name, _exc_info):
+    os.chmod(os.path.dirname(name), 0o700)
+    function(name)
+for entry in os.scandir("."):
+    if entry.is_dir(follow_symlinks=False):
+        os.chmod(entry.name, 0o700)
+        shutil.rmtree(entry.name, onerror=writable)
+    else:
+        os.remove(entry.name)
+"""
+
+
+def remove(course: Course, student: Student) -> bool:
+    """Deletes a workspace: emptied as its own uid, then the empty folder removed by root through
+    a descriptor on its root-owned parent, following nothing. False when there was none."""
+    try:
+        parent = os.open(course.workspaces_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            info = os.stat(student.name, dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != student.uid:
+            raise WorkspaceError(f"{course.name}/{student.name} is not a folder owned by uid {student.uid}")
+        _run_as(student, [sys.executable, "-I", "-S", "-c", _EMPTIER], workspace_dir(course, student))
+        os.rmdir(student.name, dir_fd=parent)
+    finally:
+        os.close(parent)
+    log.info("%s/%s: workspace removed", course.name, student.name)
+    return True
+
+
 def git_clone(course: Course, student: Student) -> bool:
     """Classroom mode: the workspace becomes a clone of the course. Returns True when it was cloned
     now. A workspace that holds files already (opened through MOOC links first) is adopted in
