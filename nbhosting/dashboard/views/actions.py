@@ -97,10 +97,8 @@ def _record(course: Course, student: str) -> Container:
 
 def _stop(record: Container, who: str) -> None:
     """The monitor's stop: logged with its reason, the leftover socket removed, the row updated."""
-    if not actions.stop(record, backend(), f"stopped by staff ({who})", wait=LEASE_WAIT):
-        record.refresh_from_db()
-        if record.state == Container.State.RUNNING:
-            raise LeaseTimeout(f"{record.name} is busy starting; try again in a moment")
+    if actions.stop(record, backend(), f"stopped by staff ({who})", wait=LEASE_WAIT) is actions.Stop.BUSY:
+        raise LeaseTimeout(f"{record.name} is busy starting; try again in a moment")
 
 
 @course_view
