@@ -44,7 +44,7 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
     if course is None:
         return error_page(request, 404, "Unknown course", f"There is no course named {course_name}.")
     try:
-        launch.check(request, course, path, student_name)
+        launch.check(request, course, launch.GIT_REPO if git_mode else launch.LAZY_COPY, path, student_name)
         notebook = resolve(course.repo_dir, path)
         if sources.hidden(course, notebook.source):  # nbgrader's solutions: as if absent
             raise NotebookNotFound(path)
