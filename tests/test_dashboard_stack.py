@@ -182,13 +182,17 @@ def test_staff_actions_never_touch_a_students_work(stack, dashboard_course):
     assert post(stack, session, f"{course}/clear-staff-work/").status_code == 302
     assert (victim_ws / "intro.ipynb").is_file()
     assert stack.inspect(f"{name}-x-{victim}")["State"]["Status"] == "running"
-    assert teacher_container not in stack.podman_names()
-    assert not (stack.data / "workspaces" / name / teacher_container.split("-x-", 1)[1]).exists()
+    # Every staff identity's work went (the teacher's, and the account named like the student).
+    for staff in (teacher_container, twin_container):
+        assert staff not in stack.podman_names()
+        assert not (stack.data / "workspaces" / name / staff.split("-x-", 1)[1]).exists()
     post(stack, session, f"{course}/settings/", branch="", staff="teacher", trust="legacy", referers="")
-    # The staff's table reaches a staff identity's container too; both stop, for the tests after.
-    for who in (victim, twin_container.split("-x-", 1)[1]):
-        assert post(stack, session, f"{course}/students/{who}/stop/").status_code == 302
-        assert stack.inspect(f"{name}-x-{who}")["State"]["Status"] == "exited"
+    # The staff's table stops the student, for the tests after; and a staff identity's server too.
+    assert post(stack, session, f"{course}/students/{victim}/stop/").status_code == 302
+    assert stack.inspect(f"{name}-x-{victim}")["State"]["Status"] == "exited"
+    assert post(stack, session, f"{course}/my-workspace/").status_code == 302
+    assert post(stack, session, f"{course}/students/_staff-teacher/stop/").status_code == 302
+    assert stack.inspect(f"{name}-x-_staff-teacher")["State"]["Status"] == "exited"
 
 
 def test_container_and_image_actions(stack, dashboard_course):
