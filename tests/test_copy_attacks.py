@@ -96,11 +96,12 @@ def test_a_students_own_link_tells_nothing_of_another_student(stack, legacy_cour
 
 
 def test_a_students_git_link_tells_nothing_of_host_paths(stack, legacy_course):
-    """Classroom mode looked for .git as root, following a link: an oracle on any host path."""
+    """Classroom mode once looked for .git as root following a link, an oracle on any host path:
+    the answer must be the same whatever the link points at."""
     student = new_student()
     server, _ = open_notebook(stack, legacy_course, "intro", student)
     answers = []
     for target in ("/etc/shadow", "/nonexistent-nbh"):
         execute(server, f"import os\nif os.path.lexists('.git'): os.remove('.git')\nos.symlink('{target}', '.git')\n")
         answers.append(open_link(stack, "notebookGitRepo", legacy_course, "intro", student).status_code)
-    assert answers == [409, 409]
+    assert answers[0] == answers[1] and answers[0] < 500, answers
