@@ -14,6 +14,8 @@ from nbhosting.containers import lease as leases
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
 from nbhosting.courses.models import Course
+from nbhosting.starts import queue
+from nbhosting.starts.models import Start
 from nbhosting.workspaces.models import get_or_create_student
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +103,24 @@ def test_a_holder_elsewhere_or_of_an_older_version_waits_for_expiry(record, owne
     Container.objects.filter(pk=record.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     with lease(record, wait=0.3):
         pass
+
+
+def test_a_dead_workers_start_is_queued_again_at_once(record):
+    """The start queue names its workers like lease holders: a start whose worker process is gone
+    gives its slot back at the next tidy, not after a stale heartbeat."""
+    process = subprocess.Popen(["sleep", "600"])
+    dead = Start.objects.create(container=record, page="tree", state=Start.State.STARTING, slot=0,
+                                worker=leases.holder(process.pid), heartbeat=timezone.now())
+    alive = Start.objects.create(container=record, page="tree", state=Start.State.STARTING, slot=1,
+                                 worker=leases.holder(), heartbeat=timezone.now())
+    assert queue.requeue_orphaned() == 0
+    process.kill()
+    process.wait()
+    assert queue.requeue_orphaned() == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.state, dead.slot, dead.worker) == (Start.State.QUEUED, None, "")
+    assert (alive.state, alive.slot) == (Start.State.STARTING, 1)
 
 
 CHILD = """

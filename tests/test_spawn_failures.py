@@ -3,13 +3,11 @@ took longer than the open waits), the cause logged, nothing left to block the ne
 import shutil
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.helpers import LMS, follow_progress, new_student, open_link, open_notebook
+from tests.helpers import SERVER_URL, follow_progress, new_student, open_link, open_notebook
 from tests.lifecycle import podman_state, wait_until
 from tests.stack import Stack
 
@@ -85,18 +83,20 @@ def slow_image():
 
 
 def test_a_worker_killed_mid_start_is_taken_over(slow_image, demo_repo):
-    """The worker starting a server dies (SIGKILL) while Jupyter is slow to come up: the next open
-    takes the pair's lease over at once instead of waiting for it to expire. Spawns may take 600 s
-    here, so the lease lasts 660 s: an open that had to wait for it would outlast the client."""
-    slow = Stack(Path(tempfile.mkdtemp(prefix="nbh-test-killed-", dir="/var/tmp")), NBH_SPAWN_TIMEOUT="600").start()
+    """The worker starting a server dies (SIGKILL) while Jupyter is slow to come up: its start is
+    queued again and the pair's lease taken over at once, instead of waiting for the lease to
+    expire. Spawns may take 600 s here, so the lease lasts 660 s, far beyond the wait below; one
+    start at a time, so the dead worker's slot must come back too."""
+    slow = Stack(Path(tempfile.mkdtemp(prefix="nbh-test-killed-", dir="/var/tmp")), NBH_SPAWN_TIMEOUT="600",
+                 NBH_START_CONCURRENCY="1").start()
     try:
         course = slow.course("slow", demo_repo, "--trust", "legacy", "--image", slow_image)
         student = new_student()
         name = f"{course}-x-{student}"
         gate = slow.data / "courses" / course / "repo" / ".slow"
         gate.touch()
-        first = threading.Thread(target=lambda: open_link(slow, "notebookLazyCopy", course, "intro", student))
-        first.start()
+        first = follow_progress(slow, open_link(slow, "notebookLazyCopy", course, "intro", student), timeout=0)
+        assert first.status_code == 200  # the progress page: the start runs in a worker's thread
         assert wait_until(lambda: podman_state(slow, name) == "running" and slow.query(
             "SELECT lease_owner FROM containers_container WHERE name = ?", name) != [("",)], 120)
         # Mid-start: every worker of the gunicorn master dies; the master forks new ones.
@@ -105,11 +105,9 @@ def test_a_worker_killed_mid_start_is_taken_over(slow_image, demo_repo):
         assert workers
         for pid in workers:
             subprocess.run(["kill", "-s", "KILL", pid], check=True)
-        first.join(timeout=60)
         gate.unlink()
-        response = requests.get(f"{slow.url}/notebookLazyCopy/{course}/intro/{student}",
-                                headers=LMS, allow_redirects=False, timeout=120)
-        assert response.status_code == 302, response.text[:300]
+        response = follow_progress(slow, open_link(slow, "notebookLazyCopy", course, "intro", student), timeout=120)
+        assert response.status_code == 302 and SERVER_URL.match(response.headers["Location"]), response.text[:300]
         assert "whose process is gone" in (slow.base / "gunicorn.log").read_text()
         assert podman_state(slow, name) == "running"
     finally:
