@@ -64,6 +64,7 @@ def test_a_background_daemon_runs_in_its_own_folder(tmp_path: Path):
     subprocess.run(["bash", "-c", script], cwd=tmp_path, check=True)
     pid = int((tmp_path / "run" / "probe.pid").read_text())
     try:
+        wait_for(lambda: os.readlink(f"/proc/{pid}/exe").endswith("/sleep"), 10)  # exec'd: cd done
         assert cwd(pid) == str(tmp_path / "run" / "probe")
     finally:
         subprocess.run(["bash", "-c", f'. {ROOT}/scripts/lib/common.sh; NBH_PID_DIR={tmp_path}/run; '
