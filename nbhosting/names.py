@@ -12,6 +12,10 @@ from pathlib import PurePosixPath
 COURSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 # Student ids come from the LMS; the grammar is podman's container-name grammar.
 STUDENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# Identities the platform names itself start with "_", which no student id can: a course's
+# instructors (_instructors-<course>) and a staff member's own workspace (_staff-<username>).
+STAFF_PREFIX = "_staff-"
+IDENTITY_RE = re.compile(r"_(instructors|staff)-[A-Za-z0-9][A-Za-z0-9_.-]{0,50}")
 # One notebook path segment: no control characters, no slash, not "." or "..".
 SEGMENT_RE = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
 MAX_PATH_SEGMENTS = 16
@@ -39,6 +43,23 @@ def validate_student(student: str) -> str:
             "starting with a letter or digit"
         )
     return student
+
+
+def validate_identity(name: str) -> str:
+    """A student id, or one of the platform's own identities (as `nbh container-stop` takes)."""
+    if STUDENT_RE.fullmatch(name) or IDENTITY_RE.fullmatch(name):
+        return name
+    return validate_student(name)
+
+
+def staff_identity(username: str) -> str:
+    """The identity a staff member's own workspace runs as: never an LMS student's id, even when
+    the dashboard account has the same name as a student."""
+    name = STAFF_PREFIX + username
+    if not IDENTITY_RE.fullmatch(name):
+        raise InvalidName(f"the username {username!r} cannot name a workspace: use 1-50 letters, digits, "
+                          "'_', '.', '-', starting with a letter or digit")
+    return name
 
 
 def validate_notebook_path(path: str) -> PurePosixPath:

@@ -34,6 +34,9 @@ Conflict = workspace.WorkspaceConflict
 # What a caller turns into a 507 page, before NotStarted (which it is one of): the student's disk
 # quota is reached, so the notebook could not be copied in.
 Full = workspace.WorkspaceFull
+# What a caller turns into a 500 page, before NotStarted (which it is one of): the course's files
+# could not be copied (what the copy had made is removed); the course's staff must look.
+CopyFailed = workspace.CopyFailed
 
 
 @dataclass(frozen=True)

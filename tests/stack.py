@@ -135,11 +135,11 @@ class Stack:
                 raise RuntimeError(f"{path} did not appear; see {self.base}/gunicorn.log")
             time.sleep(0.1)
 
-    def _wait_http(self, timeout: float = 30) -> None:
+    def _wait_http(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.url + "/c/none", timeout=2).status_code == 404:
+                if requests.get(self.url + "/c/none", timeout=10).status_code == 404:
                     return
             except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
                 pass

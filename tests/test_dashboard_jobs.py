@@ -58,3 +58,20 @@ def test_build_without_containerfile_fails_clearly(courses):
     job = jobs.run(Job.objects.create(course=physics, kind=Job.Kind.BUILD))
     assert job.state == Job.State.FAILED and "has no Containerfile" in job.summary
     assert "FAILED" in job.log_path.read_text()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", ["²", "١٢", "-1", "1e3", "9" * 40, str(2**63), " 1"])
+def test_progress_refuses_a_bad_offset_with_400(courses, alice, offset):
+    from tests.test_dashboard_course import client_for
+
+    physics, _ = courses
+    job = Job.objects.filter(course=physics).first()
+    job.log_path.parent.mkdir(parents=True, exist_ok=True)
+    job.log_path.write_text("one\n")
+    url = f"/staff/course/physics/jobs/{job.pk}.json"
+    response = client_for(alice).get(url, {"offset": offset})
+    assert response.status_code == 400, offset
+    assert "offset" in response.json()["error"]
+    assert client_for(alice).get(url, {"offset": "2"}).json()["log"] == "e\n"
+    assert client_for(alice).get(url).json()["log"] == "one\n"

@@ -10,6 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
+from tests.helpers import open_notebook
 from tests.stack import ROOT, git, make_repo
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -134,6 +135,65 @@ def wait_job(stack, session: requests.Session, job_url: str) -> dict:
     raise AssertionError(f"{job_url} did not finish")
 
 
+def container_of(stack, location: str) -> tuple[str, int]:
+    """The container name and uid behind a /c/<secret>/ redirect."""
+    secret = location.split("/")[2]
+    return stack.query("SELECT c.name, s.uid FROM containers_container c JOIN workspaces_student s "
+                       "ON s.id = c.student_id WHERE c.secret = ?", secret)[0]
+
+
+def test_staff_actions_never_touch_a_students_work(stack, dashboard_course):
+    """Course staff may edit the staff list: a student's id put there, or a dashboard account
+    named like a student, must not reach that student's workspace; nor may staff's own links."""
+    name, _, password = dashboard_course
+    session = logged_in(stack, password)
+    course = f"/staff/course/{name}"
+    victim = "victim" + secrets.token_hex(3)
+    open_notebook(stack, name, "intro.ipynb", victim)
+    victim_ws = stack.data / "workspaces" / name / victim
+    assert (victim_ws / "intro.ipynb").is_file()
+
+    # My workspace is the staff member's own, not a student's of the same name.
+    twin_password = stack.base / "twin-password"
+    twin_password.write_text("twin-" + secrets.token_hex(8))
+    stack.nbh("staff-create", victim, "--course", name, "--password-file", str(twin_password))
+    twin = requests.Session()
+    twin.get(f"{stack.url}/staff/login/", timeout=30)
+    twin.post(f"{stack.url}/staff/login/", timeout=30, allow_redirects=False, data={
+        "username": victim, "password": twin_password.read_text(), "csrfmiddlewaretoken": twin.cookies["csrftoken"]})
+    response = post(stack, twin, f"{course}/my-workspace/")
+    assert response.status_code == 302
+    twin_container, _ = container_of(stack, response.headers["Location"])
+    assert twin_container != f"{name}-x-{victim}"
+
+    # The teacher's own workspace holds links to the student's work, made from inside its container.
+    response = post(stack, session, f"{course}/my-workspace/")
+    assert response.status_code == 302
+    teacher_container, teacher_uid = container_of(stack, response.headers["Location"])
+    subprocess.run(["podman", "exec", "--user", f"{teacher_uid}:{teacher_uid}", teacher_container, "sh", "-c",
+                    f"ln -s {victim_ws} /home/jovyan/theirs && ln -s {victim_ws}/intro.ipynb /home/jovyan/nb"],
+                   check=True, capture_output=True)
+
+    # The student's id in the staff list, then "clear staff work".
+    response = post(stack, session, f"{course}/settings/", branch="", staff=f"teacher {victim}", trust="legacy",
+                    referers="")
+    assert response.status_code == 302
+    assert post(stack, session, f"{course}/clear-staff-work/").status_code == 302
+    assert (victim_ws / "intro.ipynb").is_file()
+    assert stack.inspect(f"{name}-x-{victim}")["State"]["Status"] == "running"
+    # Every staff identity's work went (the teacher's, and the account named like the student).
+    for staff in (teacher_container, twin_container):
+        assert staff not in stack.podman_names()
+        assert not (stack.data / "workspaces" / name / staff.split("-x-", 1)[1]).exists()
+    post(stack, session, f"{course}/settings/", branch="", staff="teacher", trust="legacy", referers="")
+    # The staff's table stops the student, for the tests after; and a staff identity's server too.
+    assert post(stack, session, f"{course}/students/{victim}/stop/").status_code == 302
+    assert stack.inspect(f"{name}-x-{victim}")["State"]["Status"] == "exited"
+    assert post(stack, session, f"{course}/my-workspace/").status_code == 302
+    assert post(stack, session, f"{course}/students/_staff-teacher/stop/").status_code == 302
+    assert stack.inspect(f"{name}-x-_staff-teacher")["State"]["Status"] == "exited"
+
+
 def test_container_and_image_actions(stack, dashboard_course):
     name, repo, password = dashboard_course
     session = logged_in(stack, password)
@@ -147,14 +207,15 @@ def test_container_and_image_actions(stack, dashboard_course):
     response = post(stack, session, f"{course}/my-workspace/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/c/")
     assert requests.get(stack.url + response.headers["Location"], timeout=60).status_code == 200
-    assert stack.inspect(f"{name}-x-teacher")["State"]["Status"] == "running"
-    workspace = stack.data / "workspaces" / name / "teacher"
+    # Under an identity of its own, that no LMS student id can take.
+    assert stack.inspect(f"{name}-x-_staff-teacher")["State"]["Status"] == "running"
+    workspace = stack.data / "workspaces" / name / "_staff-teacher"
     assert workspace.is_dir()
 
     # Clear staff work: the teacher's workspace and container go, the student's stay.
     assert post(stack, session, f"{course}/clear-staff-work/").status_code == 302
     assert not workspace.exists()
-    assert f"{name}-x-teacher" not in stack.podman_names()
+    assert f"{name}-x-_staff-teacher" not in stack.podman_names()
     assert (stack.data / "workspaces" / name / "student1" / "intro.ipynb").exists()
     assert stack.inspect(f"{name}-x-student1")["State"]["Status"] == "running"
 

@@ -55,3 +55,21 @@ def test_sign_url_refuses_bad_input(stack, legacy_course):
     for args in bad:
         proc = stack.nbh("course-sign-url", *args, check=False)
         assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_signature_covers_its_entry_point(stack, demo_repo):
+    """A link signed for a notebook copy does not open the course as a git clone, nor the reverse."""
+    course = stack.course("signed-modes", demo_repo)
+    student = new_student()
+    lazy = signed_url(stack, course, "intro", student)
+    git_url = stack.nbh("course-sign-url", course, "intro", student, "--base", stack.url, "--git").stdout.strip()
+    assert urlsplit(git_url).path == f"/notebookGitRepo/{course}/intro/{student}"
+    for url in (lazy.replace("/notebookLazyCopy/", "/notebookGitRepo/"),
+                git_url.replace("/notebookGitRepo/", "/notebookLazyCopy/"),
+                git_url.replace("/notebookGitRepo/", "/ipythonExercice/")):
+        response = get(url)
+        assert response.status_code == 403, url
+        assert "signature is not valid" in response.text
+    assert stack.query("select count(*) from workspaces_student where name = ?", student) == [(0,)]
+    assert get(git_url).status_code == 302
+    assert get(lazy.replace("/notebookLazyCopy/", "/ipythonExercice/")).status_code == 302

@@ -5,7 +5,9 @@ from nbhosting.names import (
     InvalidName,
     container_name,
     split_container_name,
+    staff_identity,
     validate_course,
+    validate_identity,
     validate_notebook_path,
     validate_student,
 )
@@ -54,3 +56,23 @@ def test_container_names_split_back():
     assert split_container_name(name) == ("python3-s2", "bob-x-ray")
     with pytest.raises(InvalidName):
         split_container_name("no-separator")
+
+
+@pytest.mark.parametrize("name", ["alice", "_instructors-" + "c" * 40, "_staff-bob", "_staff-" + "x" * 51])
+def test_platform_identities_are_accepted_where_staff_name_a_container(name):
+    assert validate_identity(name) == name
+
+
+@pytest.mark.parametrize("name", ["_alice", "_staff-", "_staff-a b", "_root-x", "_staff-" + "x" * 52, "_staff-a\n"])
+def test_other_underscore_names_are_refused(name):
+    with pytest.raises(InvalidName):
+        validate_identity(name)
+
+
+def test_a_staff_identity_is_never_a_student_id():
+    assert staff_identity("alice") == "_staff-alice"
+    with pytest.raises(InvalidName):
+        validate_student(staff_identity("alice"))
+    for username in ("a@b.org", "x" * 52, "-a"):
+        with pytest.raises(InvalidName):
+            staff_identity(username)

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import follow_progress, new_student, open_link, open_notebook
+from tests.helpers import SERVER_URL, follow_progress, new_student, open_link, open_notebook
+from tests.lifecycle import podman_state, wait_until
 from tests.stack import Stack
 
 HANG_IMAGE = "localhost/nbhosting-test/hang:latest"
+SLOW_IMAGE = "localhost/nbhosting-test/slow:latest"
 
 
 def no_container(stack, student: str) -> bool:
@@ -64,3 +66,50 @@ def test_server_that_never_answers_times_out_and_is_removed(hang_image, demo_rep
     finally:
         quick.stop()
         shutil.rmtree(quick.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def slow_image():
+    """The default image, whose Jupyter waits while the course holds a `.slow` file."""
+    with tempfile.TemporaryDirectory() as context:
+        Path(context, "Containerfile").write_text(
+            "FROM localhost/nbhosting/default:latest\nUSER root\n"
+            "RUN mkdir /usr/local/slow && printf '#!/bin/sh\\nwhile [ -e /course/.slow ]; do sleep 0.2; done\\n"
+            "exec /opt/jupyter/bin/jupyter \"$@\"\\n' > /usr/local/slow/jupyter && chmod 755 /usr/local/slow/jupyter\n"
+            "ENV PATH=/usr/local/slow:/opt/jupyter/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+            "USER 65534\n")
+        subprocess.run(["podman", "build", "-q", "-t", SLOW_IMAGE, context], check=True, capture_output=True)
+    return SLOW_IMAGE
+
+
+def test_a_worker_killed_mid_start_is_taken_over(slow_image, demo_repo):
+    """The worker starting a server dies (SIGKILL) while Jupyter is slow to come up: its start is
+    queued again and the pair's lease taken over at once, instead of waiting for the lease to
+    expire. Spawns may take 600 s here, so the lease lasts 660 s, far beyond the wait below; one
+    start at a time, so the dead worker's slot must come back too."""
+    slow = Stack(Path(tempfile.mkdtemp(prefix="nbh-test-killed-", dir="/var/tmp")), NBH_SPAWN_TIMEOUT="600",
+                 NBH_START_CONCURRENCY="1").start()
+    try:
+        course = slow.course("slow", demo_repo, "--trust", "legacy", "--image", slow_image)
+        student = new_student()
+        name = f"{course}-x-{student}"
+        gate = slow.data / "courses" / course / "repo" / ".slow"
+        gate.touch()
+        first = follow_progress(slow, open_link(slow, "notebookLazyCopy", course, "intro", student), timeout=0)
+        assert first.status_code == 200  # the progress page: the start runs in a worker's thread
+        assert wait_until(lambda: podman_state(slow, name) == "running" and slow.query(
+            "SELECT lease_owner FROM containers_container WHERE name = ?", name) != [("",)], 120)
+        # Mid-start: every worker of the gunicorn master dies; the master forks new ones.
+        master = slow.procs[0].pid
+        workers = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+        assert workers
+        for pid in workers:
+            subprocess.run(["kill", "-s", "KILL", pid], check=True)
+        gate.unlink()
+        response = follow_progress(slow, open_link(slow, "notebookLazyCopy", course, "intro", student), timeout=120)
+        assert response.status_code == 302 and SERVER_URL.match(response.headers["Location"]), response.text[:300]
+        assert "whose process is gone" in (slow.base / "gunicorn.log").read_text()
+        assert podman_state(slow, name) == "running"
+    finally:
+        slow.stop()
+        shutil.rmtree(slow.base, ignore_errors=True)

@@ -132,3 +132,28 @@ def test_nothing_is_made_while_the_quota_filesystem_is_not_mounted(pair):
         assert not course.workspaces_dir.exists()
     finally:
         (root / quota.UNMOUNTED_MARK).unlink()
+
+
+def test_remove_deletes_only_the_workspace_through_its_own_links(pair, tmp_path):
+    """Emptied as the student's uid: a link in it to a folder elsewhere, or a read-only folder of
+    its own, changes nothing outside it."""
+    course, student = pair
+    path = workspace.ensure(course, student)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not the workspace's")
+    (path / "link").symlink_to(elsewhere)
+    (path / "file-link").symlink_to(elsewhere / "keep.txt")
+    locked = path / "locked"
+    (locked / "inner").mkdir(parents=True)
+    (locked / "inner" / "f.txt").write_text("x")
+    for folder in (locked / "inner", locked, path / "file-link"):
+        os.chown(folder, student.uid, student.gid, follow_symlinks=False)
+    (locked / "inner" / "f.txt").chmod(0o444)
+    os.chown(locked / "inner" / "f.txt", student.uid, student.gid)
+    (locked / "inner").chmod(0o555)
+    locked.chmod(0o555)
+    assert workspace.remove(course, student) is True
+    assert not os.path.lexists(path)
+    assert (elsewhere / "keep.txt").read_text() == "not the workspace's"
+    assert workspace.remove(course, student) is False

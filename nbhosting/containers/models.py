@@ -30,8 +30,9 @@ class Container(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     last_open = models.DateTimeField(null=True, blank=True)
     # The lease: whoever holds it may create, start or stop this container. A database row, so
-    # it holds across gunicorn workers, and it expires, so a crashed worker cannot wedge a student.
-    lease_owner = models.CharField(max_length=32, blank=True)
+    # it holds across gunicorn workers. It names its holder process (lease.holder()), so that a
+    # worker killed mid-start is taken over at once, and it expires, the backstop across hosts.
+    lease_owner = models.CharField(max_length=200, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -44,7 +44,7 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
     if course is None:
         return error_page(request, 404, "Unknown course", f"There is no course named {course_name}.")
     try:
-        launch.check(request, course, path, student_name)
+        launch.check(request, course, launch.GIT_REPO if git_mode else launch.LAZY_COPY, path, student_name)
         notebook = resolve(course.repo_dir, path)
         if sources.hidden(course, notebook.source):  # nbgrader's solutions: as if absent
             raise NotebookNotFound(path)
@@ -71,6 +71,11 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
             "this notebook could not be copied. Delete files you no longer need from a notebook you "
             "already have open (or ask the course staff), then open the link again.",
         )
+    except opening.CopyFailed as exc:
+        log.error("open %s/%s/%s: copy failed: %s", course_name, path, student_name, exc)
+        return error_page(request, 500, "Your notebook could not be copied",
+                          f"The platform could not copy the course's files into your workspace: {exc}. "
+                          "Your files are safe. Please tell the course staff.")
     except opening.NotStarted as exc:
         log.error("open %s/%s/%s failed: %s", course_name, path, student_name, exc)
         return error_page(

@@ -1,6 +1,7 @@
 """Stopping and removing a student's container: the monitor's culls, the staff's commands and the
 student's own "stop my server" all go through here, under the pair's lease, so that none of them
 ever races a start. Each one is logged with its reason and kept as a Cull row."""
+import enum
 import logging
 from datetime import datetime
 
@@ -27,29 +28,38 @@ def cull(record: Container, action: str, reason: str) -> None:
     _record_cull(record.name, record.course.name, record.student.name, action, reason)
 
 
+class Stop(enum.Enum):
+    """What a stop did: only STOPPED stopped a server."""
+    STOPPED = "stopped"
+    NOT_RUNNING = "not running"  # removed or stopped already: nothing to do
+    BUSY = "busy"  # a start or another stop holds the lease
+    OPENED = "opened"  # the student opened it since the monitor decided
+
+
 def stop(record: Container, backend: Backend, reason: str, *, wait: float = 0,
-         idle_seconds: int | None = None, unopened_since: datetime | None = None) -> bool:
+         idle_seconds: int | None = None, unopened_since: datetime | None = None) -> Stop:
     """SIGTERM, then a kill after the grace period; the workspace is untouched. With
-    `unopened_since`, gives up if the student opened the server since the decision was made.
-    Returns False when the pair is busy (a start in progress), was opened meanwhile, or has no
-    container to stop."""
+    `unopened_since`, gives up if the student opened the server since the decision was made."""
     try:
         with lease(record, wait=wait):
             record.refresh_from_db()
             if unopened_since is not None and record.last_open and record.last_open > unopened_since:
                 log.info("kept %s: opened while the monitor was deciding", record.name)
-                return False
-            if backend.status(record.name) is None:
-                Container.objects.filter(pk=record.pk).update(state=State.ABSENT)
-                return False  # nothing to stop: removed already
+                return Stop.OPENED
+            info = backend.status(record.name)
+            if info is None or info.state not in ("running", "paused"):
+                # Removed or stopped already (by the monitor, or behind our back): the row says so.
+                state = State.ABSENT if info is None else State.STOPPED
+                Container.objects.filter(pk=record.pk).update(state=state)
+                return Stop.NOT_RUNNING
             backend.stop(record.name, settings.NBH_STOP_GRACE)
             server_files.close(record)
             Container.objects.filter(pk=record.pk).update(state=State.STOPPED)
     except LeaseTimeout:
         log.info("kept %s: busy starting or stopping", record.name)
-        return False
+        return Stop.BUSY
     _record_cull(record.name, record.course.name, record.student.name, Cull.Action.STOPPED, reason, idle_seconds)
-    return True
+    return Stop.STOPPED
 
 
 def remove(record: Container, backend: Backend, reason: str, *, wait: float = 0) -> bool:

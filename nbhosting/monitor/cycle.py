@@ -111,8 +111,8 @@ class Pass:
                 mark(record, State.RUNNING, f"container is {info.state} although recorded {record.state}")
             decision = policy.for_running(activity or Activity(answered=False), record.started_at,
                                           record.last_open, now, self.limits)
-            if decision and actions.stop(record, self.backend, decision.reason,
-                                         idle_seconds=decision.idle_seconds, unopened_since=record.last_open):
+            if decision and actions.stop(record, self.backend, decision.reason, idle_seconds=decision.idle_seconds,
+                                         unopened_since=record.last_open) is actions.Stop.STOPPED:
                 self.tally.culled += 1
                 return "exited"
         elif info.state in DOWN:

@@ -5,13 +5,13 @@ from nbhosting.containers.backend import BackendError
 from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend
 from nbhosting.monitor import actions
-from nbhosting.names import InvalidName, validate_course, validate_student
+from nbhosting.names import InvalidName, validate_course, validate_identity
 
 
 def find_record(course: str, student: str) -> Container:
     try:
         validate_course(course)
-        validate_student(student)
+        validate_identity(student)  # a student, or the platform's own (_instructors-<course>, _staff-<user>)
     except InvalidName as exc:
         raise CommandError(str(exc)) from None
     record = (Container.objects.select_related("course", "student")
@@ -21,12 +21,13 @@ def find_record(course: str, student: str) -> Container:
     return record
 
 
-def stop_for_staff(course: str, student: str, why: str) -> Container:
-    """Stops the pair's server (SIGTERM, then a kill after the grace period), or says why not."""
-    record = find_record(course, student)
+def stop_for_staff(record: Container, why: str) -> actions.Stop:
+    """Stops the pair's server (SIGTERM, then a kill after the grace period), or says why not.
+    A server that is not running (stopped, or its container removed) is no error."""
     try:
-        if not actions.stop(record, backend(), why, wait=30):
-            raise CommandError(f"{record.name} is busy starting; try again in a moment")
+        outcome = actions.stop(record, backend(), why, wait=30)
     except BackendError as exc:
         raise CommandError(str(exc)) from None
-    return record
+    if outcome is actions.Stop.BUSY:
+        raise CommandError(f"{record.name} is busy starting or stopping; try again in a moment")
+    return outcome

@@ -31,7 +31,7 @@ class Start(models.Model):
     # Unique among rows that hold one (NULLs never collide): the bound holds across processes
     # and on SQLite and PostgreSQL alike, whoever claims first.
     slot = models.PositiveSmallIntegerField(null=True, blank=True, unique=True)
-    worker = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=200, blank=True)  # lease.holder() of the dispatcher's process
     heartbeat = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     polled = models.DateTimeField(auto_now_add=True)

@@ -2,7 +2,8 @@
 most NBH_START_CONCURRENCY of them run at once, over all gunicorn workers. A start takes one of
 that many slots with one conditional UPDATE that a unique column guards, so the bound holds on
 SQLite and PostgreSQL whichever process claims first; a worker that dies leaves its slot to be
-taken back once its heartbeat is stale."""
+taken back at once when this host sees its process gone (the worker is named like a lease's
+holder), and otherwise once its heartbeat is stale."""
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from nbhosting.containers.lease import holder_is_gone
 from nbhosting.containers.models import Container
 from nbhosting.starts.models import Start
 
@@ -84,10 +86,21 @@ def requeue(start: Start) -> bool:
 
 
 def requeue_stale() -> int:
-    """Starts whose worker stopped beating (killed, restarted): their slot goes back, and they
-    wait again at their place. Their pair's lease expires by itself."""
+    """Starts whose worker stopped beating (on another host, or hung): their slot goes back, and
+    they wait again at their place. Their pair's lease expires by itself."""
     return Start.objects.filter(state=State.STARTING, heartbeat__lt=timezone.now() - STALE_AFTER).update(
         state=State.QUEUED, slot=None, worker="")
+
+
+def requeue_orphaned() -> int:
+    """Starts whose worker process is gone, as this host can tell (killed, restarted): they wait
+    again at their place at once, and their run takes the pair's lease over from the dead worker."""
+    requeued = 0
+    for pk, worker in Start.objects.filter(state=State.STARTING).values_list("pk", "worker"):
+        if worker and holder_is_gone(worker):
+            requeued += Start.objects.filter(pk=pk, state=State.STARTING, worker=worker).update(
+                state=State.QUEUED, slot=None, worker="")
+    return requeued
 
 
 def drop_unpolled() -> int:

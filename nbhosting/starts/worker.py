@@ -6,18 +6,15 @@ request (a student's progress page polls while it runs), the bound and the queue
 over every worker process, and a poll may land on any worker. A row in the database survives the
 worker that ran it; a thread needs no daemon of its own beside gunicorn."""
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from nbhosting.containers.lease import LeaseTimeout
+from nbhosting.containers.lease import LeaseTimeout, holder
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import SpawnError, ensure_running
 from nbhosting.monitor import actions
@@ -38,7 +35,8 @@ _dispatcher: "Dispatcher | None" = None
 
 class Dispatcher:
     def __init__(self) -> None:
-        self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Named like a lease's holder (host, pid, process start): a dead worker's starts are seen.
+        self.worker = holder()
         self.wake = threading.Event()
         self.running: set[int] = set()
         self.running_lock = threading.Lock()
@@ -95,6 +93,7 @@ def run(start: Start) -> None:
 
 def tidy() -> None:
     """Any worker may do it; each step claims its rows with a conditional UPDATE."""
+    queue.requeue_orphaned()
     queue.requeue_stale()
     queue.drop_unpolled()
     stop_unclaimed()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
@@ -48,6 +48,10 @@ class WorkspaceFull(WorkspaceError):
 
 # What a copy or clone prints when its writes hit the quota (EDQUOT), or a full filesystem.
 FULL_MESSAGES = ("Disk quota exceeded", "No space left on device")
+
+
+class CopyFailed(WorkspaceError):
+    """The course's files could not be copied; what the copy had made is removed."""
 
 
 @dataclass(frozen=True)
@@ -167,29 +171,71 @@ def drop_files(course: Course, student: Student, files: list[dict], dry_run: boo
     return json.loads(_run_as(student, [sys.executable, "-I", "-S", "-c", DROPPER.read_text()], path, json.dumps(plan)))
 
 
+# Descriptors that never follow a link: root looks at what a student controls through these only.
+_WALK = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _present(folder: Path, relative: PurePosixPath) -> bool:
+    """Whether the student's copy is there, looked up as root one folder at a time without
+    following any link. A link (or a file) where a folder should be answers False: root never
+    looks through it, and the copier, running as the student, decides what it means."""
+    fd = os.open(folder, _WALK)
+    try:
+        for part in relative.parts[:-1]:
+            inner = os.open(part, _WALK, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.stat(relative.name, dir_fd=fd, follow_symlinks=False)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _along(course: Course, notebook: Notebook) -> list[dict[str, str]]:
+    """The folders beside the notebook that come with it (data/, media/...): real folders and
+    files of the course only. A link is never taken, even one that stays inside the course, and
+    nothing that resolves outside the repo is."""
+    repo = course.repo_dir.resolve()
+    items = []
+    for name in settings.NBH_COPY_ALONG:
+        source = notebook.source.parent / name
+        try:
+            kind = stat.S_IFMT(source.lstat().st_mode)
+        except FileNotFoundError:
+            continue
+        if kind not in (stat.S_IFDIR, stat.S_IFREG) or not source.resolve().is_relative_to(repo):
+            log.warning("%s: %s is a link or not a plain folder of the course; not copied",
+                        course.name, source.relative_to(course.repo_dir))
+            continue
+        items.append({"source": str(source), "target": str(notebook.target.parent / name)})
+    return items
+
+
 def copy_notebook(course: Course, student: Student, notebook: Notebook, reset: bool) -> CopyResult:
     """First open copies the notebook (and its data folders); later opens leave the student's copy
     alone; reset copies it again and keeps the student's version beside it."""
     path = ensure(course, student)
-    if not reset and os.path.lexists(path / notebook.target):
-        # The common warm case, answered without starting a process: a look is harmless as root.
+    if not reset and _present(path, notebook.target):
+        # The common warm case, answered without starting a process.
         return CopyResult("existing", None)
-    target_dir = notebook.target.parent
-    along = [
-        {"source": str(notebook.source.parent / name), "target": str(target_dir / name)}
-        for name in settings.NBH_COPY_ALONG
-        if (notebook.source.parent / name).exists()
-    ]
     plan = {
+        "repo": str(course.repo_dir),
         "notebook": {"target": str(notebook.target), "source": str(notebook.source),
                      "content": notebook.content()},
-        "along": along,
+        "along": _along(course, notebook),
         "reset": reset,
         "stamp": timezone.now().strftime("%Y%m%d-%H%M%S"),
     }
     code = COPIER.read_text()
-    output = _run_as(student, [sys.executable, "-I", "-S", "-c", code], path, json.dumps(plan))
-    result = CopyResult(**json.loads(output))
+    answer = json.loads(_run_as(student, [sys.executable, "-I", "-S", "-c", code], path, json.dumps(plan)))
+    if "error" in answer:
+        message = answer["message"]
+        if answer["error"] == "conflict":
+            raise WorkspaceConflict(message)
+        raise (WorkspaceFull if any(full in message for full in FULL_MESSAGES) else CopyFailed)(message)
+    result = CopyResult(**answer)
     if result.action != "existing":
         log.info("%s/%s: %s %s", course.name, student.name, result.action, notebook.target)
         _record_copy(course, student, notebook, result)
@@ -234,6 +280,44 @@ def _git_sync(course: Course, student: Student, action: str) -> dict:
 
 def is_clone(course: Course, student: Student) -> bool:
     return os.path.lexists(workspace_dir(course, student) / ".git")
+
+
+# Run as the workspace's own uid: empties its folder without ever following a link out of it,
+# and reaches nothing the uid could not delete anyway.
+_EMPTIER = """
+import os, shutil
+def writable(function, name, _exc_info):
+    os.chmod(os.path.dirname(name), 0o700)
+    function(name)
+for entry in os.scandir("."):
+    if entry.is_dir(follow_symlinks=False):
+        os.chmod(entry.name, 0o700)
+        shutil.rmtree(entry.name, onerror=writable)
+    else:
+        os.remove(entry.name)
+"""
+
+
+def remove(course: Course, student: Student) -> bool:
+    """Deletes a workspace: emptied as its own uid, then the empty folder removed by root through
+    a descriptor on its root-owned parent, following nothing. False when there was none."""
+    try:
+        parent = os.open(course.workspaces_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            info = os.stat(student.name, dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != student.uid:
+            raise WorkspaceError(f"{course.name}/{student.name} is not a folder owned by uid {student.uid}")
+        _run_as(student, [sys.executable, "-I", "-S", "-c", _EMPTIER], workspace_dir(course, student))
+        os.rmdir(student.name, dir_fd=parent)
+    finally:
+        os.close(parent)
+    log.info("%s/%s: workspace removed", course.name, student.name)
+    return True
 
 
 def git_clone(course: Course, student: Student) -> bool:

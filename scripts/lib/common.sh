@@ -3,7 +3,7 @@
 
 NBH_ENV_FILE=${NBH_ENV_FILE:-/etc/nbhosting/nbhosting.env}
 NBH_LOG_DIR=${NBH_LOG_DIR:-/var/log/nbhosting}
-NBH_PID_DIR=/run/nbhosting
+NBH_PID_DIR=${NBH_PID_DIR:-/run/nbhosting}
 # ensure_disk_quotas, for install.sh
 # shellcheck source=scripts/lib/quota.sh
 . "$(dirname "${BASH_SOURCE[0]}")/quota.sh"
@@ -122,10 +122,12 @@ start_daemon() {
     local name=$1; shift
     mkdir -p "$NBH_PID_DIR" "$NBH_LOG_DIR"
     stop_daemon "$name"
-    # Its own working folder: a service must not leave files (podman's oom files, say) in
-    # whatever folder install.sh was run from. `exec`: the recorded pid is the service's own, and
-    # setsid (not a group leader here, so it does not fork) makes it the leader of its own group.
-    (cd "$NBH_PID_DIR" && exec setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null) &
+    # A working folder of its own: a service must not leave files (podman's oom files, say) in
+    # whatever folder install.sh was run from, nor in another service's. `exec`: the recorded pid
+    # is the service's own, and setsid (not a group leader here, so it does not fork) makes it the
+    # leader of its own group.
+    mkdir -p "$NBH_PID_DIR/$name"
+    (cd "$NBH_PID_DIR/$name" && exec setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null) &
     echo $! > "$NBH_PID_DIR/$name.pid"
 }
 
@@ -172,13 +174,21 @@ child_pids() {
 # What podman's configuration is now: a service started before a change must restart to see it.
 podman_config_digest() {
     local file
-    for file in /etc/containers/containers.conf /etc/containers/containers.conf.d/*.conf; do
+    for file in /etc/containers/containers.conf /etc/containers/containers.conf.d/*.conf "$PODMAN_DROPIN"; do
         if [ -f "$file" ]; then cat "$file"; fi
     done | sha256sum | cut -c1-32
 }
 
+# Under systemd, Debian's podman.service gets a working folder of its own through this drop-in.
+PODMAN_DROPIN=/etc/systemd/system/podman.service.d/nbhosting.conf
+
 start_podman_service() {
     local digest stamp=$NBH_PID_DIR/podman.config
+    if has_systemd; then
+        mkdir -p "$(dirname "$PODMAN_DROPIN")"
+        cp "$src/systemd/podman.service.d/nbhosting.conf" "$PODMAN_DROPIN"
+        systemctl daemon-reload
+    fi
     digest=$(podman_config_digest)
     mkdir -p "$NBH_PID_DIR"
     if has_systemd; then

@@ -1,29 +1,27 @@
 """Everything that changes a course or a container: POST only, with Django's CSRF check."""
 import logging
-import shutil
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from nbhosting.containers.backend import BackendError
-from nbhosting.containers.lease import LeaseTimeout, lease
+from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import SpawnError, ensure_running
 from nbhosting.courses.models import Course
-from nbhosting.dashboard import jobs
-from nbhosting.dashboard.access import course_view, is_admin, staff_usernames
+from nbhosting.dashboard import jobs, staff_work
+from nbhosting.dashboard.access import course_view, is_admin
 from nbhosting.dashboard.forms import CourseSettingsForm
 from nbhosting.dashboard.models import Job
 from nbhosting.dashboard.views.courses import course as course_page
 from nbhosting.monitor import actions
-from nbhosting.names import InvalidName, validate_student
+from nbhosting.names import InvalidName, validate_identity
 from nbhosting.workspaces import quota
-from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
-from nbhosting.workspaces.workspace import WorkspaceError, workspace_dir
+from nbhosting.workspaces.models import UidRangeExhausted
+from nbhosting.workspaces.workspace import WorkspaceError
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
 
 log = logging.getLogger(__name__)
@@ -88,7 +86,7 @@ def build(request: HttpRequest, course: Course) -> HttpResponse:
 
 def _record(course: Course, student: str) -> Container:
     try:
-        validate_student(student)
+        validate_identity(student)
     except InvalidName:
         raise Http404("no such student") from None
     record = Container.objects.filter(course=course, student__name=student).select_related("student").first()
@@ -99,10 +97,8 @@ def _record(course: Course, student: str) -> Container:
 
 def _stop(record: Container, who: str) -> None:
     """The monitor's stop: logged with its reason, the leftover socket removed, the row updated."""
-    if not actions.stop(record, backend(), f"stopped by staff ({who})", wait=LEASE_WAIT):
-        record.refresh_from_db()
-        if record.state == Container.State.RUNNING:
-            raise LeaseTimeout(f"{record.name} is busy starting; try again in a moment")
+    if actions.stop(record, backend(), f"stopped by staff ({who})", wait=LEASE_WAIT) is actions.Stop.BUSY:
+        raise LeaseTimeout(f"{record.name} is busy starting; try again in a moment")
 
 
 @course_view
@@ -134,22 +130,16 @@ def restart_student(request: HttpRequest, course: Course, student: str) -> HttpR
 @require_POST
 def clear_staff_work(request: HttpRequest, course: Course) -> HttpResponse:
     """Removes the staff's own workspaces (and containers) in this course, so that their next
-    open copies the current notebooks afresh. Students' workspaces are never touched."""
+    open copies the current notebooks afresh. Only staff identities (`_staff-<username>`) are
+    touched, whatever the course's staff list holds: never a student's work."""
     cleared = []
-    for student in Student.objects.filter(name__in=staff_usernames(course)):
-        record = Container.objects.filter(course=course, student=student).first()
+    reason = f"staff work cleared by {request.user.get_username()}"
+    for student in staff_work.identities(course):
         try:
-            if record is not None:
-                with lease(record, wait=LEASE_WAIT):
-                    backend().stop(record.name, settings.NBH_STOP_GRACE)
-                    backend().remove(record.name)
-                    Container.objects.filter(pk=record.pk).update(state=Container.State.ABSENT)
-            folder = workspace_dir(course, student)
-            if folder.exists():
-                shutil.rmtree(folder)
-                cleared.append(student.name)
-        except (BackendError, LeaseTimeout, OSError) as exc:
-            messages.error(request, f"Could not clear the work of {student.name}: {exc}")
+            if staff_work.clear(course, student, backend(), reason, wait=LEASE_WAIT):
+                cleared.append(staff_work.username_of(student))
+        except (BackendError, LeaseTimeout, WorkspaceError, OSError) as exc:
+            messages.error(request, f"Could not clear the work of {staff_work.username_of(student)}: {exc}")
     messages.success(request, f"Cleared the workspaces of: {', '.join(cleared) or 'nobody (none existed)'}.")
     return _back(course)
 
@@ -157,17 +147,17 @@ def clear_staff_work(request: HttpRequest, course: Course) -> HttpResponse:
 @course_view
 @require_POST
 def my_workspace(request: HttpRequest, course: Course) -> HttpResponse:
-    """The staff member's own workspace in the course, as a student would have it."""
+    """The staff member's own workspace in the course, as a student would have it, under an
+    identity of its own (`_staff-<username>`)."""
     name = request.user.get_username()
     try:
-        student = get_or_create_student(name)
+        student = staff_work.identity(name)
         ensure_workspace(course, student)
         ready = ensure_running(course, student)
-    except InvalidName:
-        messages.error(request, f"Your username {name!r} cannot be used as a student id.")
+    except InvalidName as exc:
+        messages.error(request, str(exc))
         return _back(course)
     except (SpawnError, LeaseTimeout, UidRangeExhausted, WorkspaceError) as exc:
         messages.error(request, f"Your workspace could not start: {exc}")
         return _back(course)
     return HttpResponseRedirect(ready.container.base_url + "tree")
-

@@ -1,4 +1,6 @@
 """A job's page (live log) and the JSON it polls."""
+import re
+
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
@@ -6,6 +8,10 @@ from nbhosting.courses.models import Course
 from nbhosting.dashboard import jobs
 from nbhosting.dashboard.access import course_view
 from nbhosting.dashboard.models import Job
+
+# ASCII digits only (str.isdigit() takes "²", which int() refuses), and few enough that the
+# offset fits a file position.
+OFFSET_RE = re.compile(r"[0-9]{1,15}")
 
 
 def _job(course: Course, job: int) -> Job:
@@ -23,7 +29,10 @@ def job_page(request: HttpRequest, course: Course, job: int) -> HttpResponse:
 @course_view
 def job_progress(request: HttpRequest, course: Course, job: int) -> HttpResponse:
     offset = request.GET.get("offset", "0")
-    return JsonResponse(jobs.progress(_job(course, job), int(offset) if offset.isdigit() else 0))
+    if not OFFSET_RE.fullmatch(offset):
+        return JsonResponse({"error": f"invalid offset {offset[:40]!r}: a byte offset in the log, up to 15 digits"},
+                            status=400)
+    return JsonResponse(jobs.progress(_job(course, job), int(offset)))
 
 
 @course_view

@@ -2,7 +2,7 @@ from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand
 from nbhosting.courses.models import Course
-from nbhosting.gateway.launch import DEFAULT_TTL, signed_query
+from nbhosting.gateway.launch import DEFAULT_TTL, GIT_REPO, LAZY_COPY, signed_query
 from nbhosting.names import InvalidName, validate_notebook_path, validate_student
 
 
@@ -26,6 +26,6 @@ class Command(NbhCommand):
             validate_student(student)
         except InvalidName as exc:
             raise CommandError(str(exc)) from None
-        route = "notebookGitRepo" if git else "notebookLazyCopy"
-        query = signed_query(found, notebook, student, ttl)
+        route = GIT_REPO if git else LAZY_COPY  # the signature names it: it opens this entry point only
+        query = signed_query(found, route, notebook, student, ttl)
         self.stdout.write(f"{base.rstrip('/')}/{route}/{course}/{notebook}/{student}?{query}")

@@ -1,5 +1,6 @@
 from nbhosting.cli import NbhCommand
-from nbhosting.monitor.pairs import stop_for_staff
+from nbhosting.monitor.actions import Stop
+from nbhosting.monitor.pairs import find_record, stop_for_staff
 
 
 class Command(NbhCommand):
@@ -7,8 +8,11 @@ class Command(NbhCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("course")
-        parser.add_argument("student")
+        parser.add_argument("student", help="a student id, or _instructors-<course> for the grading server")
 
     def handle(self, course: str, student: str, **options):
-        record = stop_for_staff(course, student, "stopped by staff (nbh container-stop)")
-        self.stdout.write(f"stopped {record.name}")
+        record = find_record(course, student)
+        if stop_for_staff(record, "stopped by staff (nbh container-stop)") is Stop.NOT_RUNNING:
+            self.stdout.write(f"{record.name} is not running: nothing to stop")
+        else:
+            self.stdout.write(f"stopped {record.name}")
