@@ -19,7 +19,7 @@ from tests.classroom import (
     server_of,
     session_for,
 )
-from tests.helpers import SERVER_URL, new_student
+from tests.helpers import SERVER_URL, follow_progress, new_student
 from tests.jupyter_api import contents, execute
 from tests.stack import git
 
@@ -185,7 +185,7 @@ def test_a_mooc_workspace_moves_to_git_mode_without_a_dead_end(stack, extras):
     """First LMS links (copies), then an account on the classroom's git-mode pages: no 409."""
     student = new_student("lms")
     link = stack.nbh("course-sign-url", "xtra", "intro", student, "--base", stack.url).stdout.strip()
-    response = requests.get(link, allow_redirects=False, timeout=300)
+    response = follow_progress(stack, requests.get(link, allow_redirects=False, timeout=300))
     server = stack.url + "/c/" + SERVER_URL.match(response.headers["Location"])["secret"] + "/"
     notebook = contents(server, "intro.ipynb")["content"]
     notebook["cells"][1]["source"] = "print('from the LMS days')"
