@@ -12,7 +12,9 @@ POLL = 0.05
 
 def answering(record: Container) -> bool:
     """Running and answering: such an open needs no start, so it never queues."""
-    return record.state == Container.State.RUNNING and jupyter.answers(record.socket, record.base_url, timeout=5)
+    # Through root's link, never the student's socket folder: what answers there may be anything
+    # the student put there, and a server whose link is gone must be started (relinked), not used.
+    return record.state == Container.State.RUNNING and jupyter.answers(record.link, record.base_url, timeout=5)
 
 
 def begin(record: Container, page: str, notebook: str = "", action: str = "") -> Start:
