@@ -113,3 +113,28 @@ def test_a_worker_killed_mid_start_is_taken_over(slow_image, demo_repo):
     finally:
         slow.stop()
         shutil.rmtree(slow.base, ignore_errors=True)
+
+
+def test_a_server_whose_processes_were_killed_is_made_again(stack, demo_repo):
+    """conmon and Jupyter killed behind podman's back (a killed session, a crash whose /run
+    survived): podman still says running. The next open removes that husk and starts a new server
+    on the same workspace, with the student's files."""
+    course = stack.course("husk", demo_repo, "--trust", "legacy")
+    student = new_student()
+    name = f"{course}-x-{student}"
+    open_notebook(stack, course, "intro", student)
+    mine = stack.data / "workspaces" / course / student / "intro.ipynb"
+    kept = mine.read_text()
+    pids = subprocess.run(["podman", "inspect", "-f", "{{.State.ConmonPid}} {{.State.Pid}}", name],
+                          capture_output=True, text=True, check=True).stdout.split()
+    for pid in pids:
+        subprocess.run(["kill", "-s", "KILL", pid], check=True)
+    assert wait_until(lambda: not Path(f"/proc/{pids[1]}").exists(), 10)
+    assert podman_state(stack, name) == "running"  # what podman believes
+
+    open_notebook(stack, course, "intro", student)
+    assert podman_state(stack, name) == "running"
+    new_pid = subprocess.run(["podman", "inspect", "-f", "{{.State.Pid}}", name],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert new_pid != pids[1] and Path(f"/proc/{new_pid}").exists()
+    assert mine.read_text() == kept

@@ -51,10 +51,15 @@ class ContainerSpec:
     log_size: int | None = None
 
 
+# The engine says it runs, but its processes are gone: it can only be removed, and nothing is lost
+# by that, since a container's root is read-only and the student's files are in their workspace.
+STALE = "stale"
+
+
 @dataclass(frozen=True)
 class ContainerInfo:
     name: str
-    state: str  # running, exited, created, ...
+    state: str  # running, exited, created, stale, ...
     image_id: str
     created: datetime | None
     labels: dict[str, str] = field(default_factory=dict)

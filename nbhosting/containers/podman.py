@@ -1,6 +1,7 @@
 """The podman backend: every call to podman goes through here, over its REST socket, with a timeout."""
 import functools
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ import podman.errors
 import requests
 from django.conf import settings
 
-from nbhosting.containers.backend import BackendError, ContainerInfo, ContainerSpec
+from nbhosting.containers.backend import STALE, BackendError, ContainerInfo, ContainerSpec
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,18 +40,31 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
+def _state(reported: str, pid: int) -> str:
+    """podman's word for it, unless the process it names is gone.
+
+    podman keeps saying "running" when its conmon and the container's processes were killed behind
+    its back (a killed session, a host whose /run outlived a crash): such a container can neither
+    answer nor be started again, only removed. The REST service runs on this host, so /proc tells.
+    """
+    if reported in ("running", "paused", "stopping") and pid > 0 and not os.path.exists(f"/proc/{pid}"):
+        return STALE
+    return reported
+
+
 def _info(container: Any) -> ContainerInfo:
     # Works on both shapes podman returns: inspect (State is a dict) and list (flat fields).
     attrs = container.attrs
     state = attrs.get("State")
     detail = state if isinstance(state, dict) else {}
+    pid = int(detail.get("Pid") or attrs.get("Pid") or 0)
     return ContainerInfo(
         name=container.name,
-        state=(detail.get("Status") if detail else state) or "unknown",
+        state=_state((detail.get("Status") if detail else state) or "unknown", pid),
         image_id=attrs.get("ImageID") or attrs.get("Image") or "",
         created=_time(attrs.get("Created")),
         labels=container.labels or {},
-        pid=int(detail.get("Pid") or attrs.get("Pid") or 0),
+        pid=pid,
         finished=_time(detail.get("FinishedAt") if detail else attrs.get("ExitedAt")),
     )
 

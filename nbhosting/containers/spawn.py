@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from nbhosting.containers import jupyter, seccomp, server_files
-from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount, Tmpfs
+from nbhosting.containers.backend import STALE, Backend, BackendError, ContainerSpec, Mount, Tmpfs
 from nbhosting.containers.lease import lease
 from nbhosting.containers.models import Container
 from nbhosting.containers.podman import backend as default_backend
@@ -136,11 +136,11 @@ def _launch(record: Container, backend: Backend, image: str) -> None:
     info = backend.status(record.name)
     if info is not None and info.running:
         return  # running but not answering yet: it may be starting; wait for it
-    if info is not None and info.image_id == image:
+    if info is not None and info.image_id == image and info.state != STALE:
         server_files.prepare(record)
         backend.start(record.name)
         return
-    # Absent, or stopped on an outdated image: a new container picks up the course's image.
+    # Absent, stale, or stopped on an outdated image: a new container picks up the course's image.
     if info is not None:
         backend.remove(record.name)
     server_files.prepare(record)

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from nbhosting.containers import server_files
-from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
+from nbhosting.containers.backend import STALE, Backend, BackendError, ContainerInfo
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import labels_of_instance
@@ -26,7 +26,7 @@ from nbhosting.monitor.models import Cull, Cycle
 log = logging.getLogger(__name__)
 State = Container.State
 UP = ("running", "paused")  # a paused container still holds its memory: it counts as running
-DOWN = ("exited", "stopped", "created", "configured")
+DOWN = ("exited", "stopped", "created", "configured", STALE)
 
 
 @dataclass(frozen=True)
