@@ -2,24 +2,21 @@
 import logging
 import shutil
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from nbhosting.containers import lifecycle
 from nbhosting.containers.backend import BackendError
-from nbhosting.containers.lease import LeaseTimeout, lease
+from nbhosting.containers.lifecycle import LeaseTimeout, SpawnError, ensure_running
 from nbhosting.containers.models import Container
-from nbhosting.containers.podman import backend
-from nbhosting.containers.spawn import SpawnError, ensure_running
 from nbhosting.courses.models import Course
 from nbhosting.dashboard import jobs
 from nbhosting.dashboard.access import course_view, is_admin, staff_usernames
 from nbhosting.dashboard.forms import CourseSettingsForm
 from nbhosting.dashboard.models import Job
 from nbhosting.dashboard.views.courses import course as course_page
-from nbhosting.monitor import actions
 from nbhosting.names import InvalidName, validate_student
 from nbhosting.workspaces import quota
 from nbhosting.workspaces.models import Student, UidRangeExhausted, get_or_create_student
@@ -27,7 +24,6 @@ from nbhosting.workspaces.workspace import WorkspaceError, workspace_dir
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
 
 log = logging.getLogger(__name__)
-LEASE_WAIT = 30
 
 
 def _back(course: Course) -> HttpResponseRedirect:
@@ -98,11 +94,9 @@ def _record(course: Course, student: str) -> Container:
 
 
 def _stop(record: Container, who: str) -> None:
-    """The monitor's stop: logged with its reason, the leftover socket removed, the row updated."""
-    if not actions.stop(record, backend(), f"stopped by staff ({who})", wait=LEASE_WAIT):
-        record.refresh_from_db()
-        if record.state == Container.State.RUNNING:
-            raise LeaseTimeout(f"{record.name} is busy starting; try again in a moment")
+    """The lifecycle's stop: logged with its reason, the server's address closed, the row updated."""
+    if lifecycle.stop(record, f"stopped by staff ({who})", wait=lifecycle.STAFF_WAIT) is lifecycle.Stop.BUSY:
+        raise LeaseTimeout(f"{record.name} is busy starting or stopping; try again in a moment")
 
 
 @course_view
@@ -140,10 +134,9 @@ def clear_staff_work(request: HttpRequest, course: Course) -> HttpResponse:
         record = Container.objects.filter(course=course, student=student).first()
         try:
             if record is not None:
-                with lease(record, wait=LEASE_WAIT):
-                    backend().stop(record.name, settings.NBH_STOP_GRACE)
-                    backend().remove(record.name)
-                    Container.objects.filter(pk=record.pk).update(state=Container.State.ABSENT)
+                if not lifecycle.remove(record, f"staff work cleared by {request.user.get_username()}",
+                                        wait=lifecycle.STAFF_WAIT, only_if_down=False):
+                    raise LeaseTimeout(f"{record.name} is busy starting or stopping; try again in a moment")
             folder = workspace_dir(course, student)
             if folder.exists():
                 shutil.rmtree(folder)

@@ -4,7 +4,7 @@ from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
-from nbhosting.containers.podman import backend
+from nbhosting.containers.backends import get_backend as backend
 from nbhosting.containers.spawn import labels_of_instance
 from nbhosting.courses.models import Course
 

@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import ValidationError, validate_pa
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from nbhosting.cli import NbhCommand
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses.models import Course
 
 
@@ -48,9 +48,7 @@ class Command(NbhCommand):
             self.stdout.write(f"password: {password}")
 
     def _course(self, name: str) -> Course:
-        course = Course.objects.filter(name=name).first()
-        if course is None:
-            raise CommandError(f"no course named {name}")
+        course = find_course(name)
         return course
 
     def _password(self, path: str | None) -> tuple[str | None, bool]:

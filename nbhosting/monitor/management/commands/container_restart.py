@@ -1,23 +1,21 @@
 from django.core.management.base import CommandError
 
-from nbhosting.cli import NbhCommand
-from nbhosting.containers.backend import BackendError
-from nbhosting.containers.lease import LeaseTimeout
-from nbhosting.containers.spawn import SpawnError, ensure_running
-from nbhosting.monitor.pairs import stop_for_staff
+from nbhosting.cli import NbhCommand, find_pair
+from nbhosting.containers import lifecycle
 
 
 class Command(NbhCommand):
-    help = "Restart a student's server: stop it, then start it again (on the course's current image)."
+    help = ("Restart a student's server: stop it if it runs, then start it again (on the course's "
+            "current image); a removed container is created again.")
 
     def add_arguments(self, parser):
         parser.add_argument("course")
         parser.add_argument("student")
 
     def handle(self, course: str, student: str, **options):
-        record = stop_for_staff(course, student, "restarted by staff (nbh container-restart)")
+        record = find_pair(course, student)
         try:
-            ready = ensure_running(record.course, record.student)
-        except (BackendError, SpawnError, LeaseTimeout) as exc:
+            ready = lifecycle.restart(record, "restarted by staff (nbh container-restart)")
+        except (lifecycle.SpawnError, lifecycle.LeaseTimeout) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"restarted {record.name} in {ready.seconds:.1f}s")

@@ -1,5 +1,7 @@
-from nbhosting.cli import NbhCommand
-from nbhosting.monitor.pairs import stop_for_staff
+from django.core.management.base import CommandError
+
+from nbhosting.cli import NbhCommand, find_pair
+from nbhosting.containers import lifecycle
 
 
 class Command(NbhCommand):
@@ -10,5 +12,11 @@ class Command(NbhCommand):
         parser.add_argument("student")
 
     def handle(self, course: str, student: str, **options):
-        record = stop_for_staff(course, student, "stopped by staff (nbh container-stop)")
-        self.stdout.write(f"stopped {record.name}")
+        record = find_pair(course, student)
+        outcome = lifecycle.stop(record, "stopped by staff (nbh container-stop)", wait=lifecycle.STAFF_WAIT)
+        if outcome is lifecycle.Stop.BUSY:
+            raise CommandError(f"{record.name} is busy starting or stopping; try again in a moment")
+        if outcome is lifecycle.Stop.NOT_RUNNING:
+            self.stdout.write(f"{record.name} is not running: nothing to stop")
+        else:
+            self.stdout.write(f"stopped {record.name}")
