@@ -89,8 +89,9 @@ class ContainerSpec:
     tmpfs: list[Tmpfs] = field(default_factory=list)
     # A read-only root filesystem: what the container may write is its mounts and tmpfs only.
     read_only: bool = False
-    # A seccomp profile file on the host; None: the engine's default.
-    seccomp_profile: Path | None = None
+    # The platform's syscall filter for students (containers/seccomp.py: no quota-changing ioctls);
+    # False: the engine's default filter.
+    restrict_syscalls: bool = False
     # The most bytes of output the engine keeps on the host's disk; None: no limit.
     log_size: int | None = None
 

@@ -17,7 +17,7 @@ import podman.errors
 import requests
 from django.conf import settings
 
-from nbhosting.containers import activity, jupyter, server_files
+from nbhosting.containers import activity, jupyter, seccomp, server_files
 from nbhosting.containers.backend import (
     Activity,
     BackendError,
@@ -93,8 +93,8 @@ def _text(output: Any) -> str:
 def _optional(spec: ContainerSpec) -> dict[str, Any]:
     """What podman gets only when the spec asks for it."""
     options: dict[str, Any] = {}
-    if spec.seccomp_profile:
-        options["seccomp_profile_path"] = str(spec.seccomp_profile)
+    if spec.restrict_syscalls:
+        options["seccomp_profile_path"] = str(seccomp.profile_path())
     if spec.log_size:
         # A log file past its size starts over, so output cannot fill the host's disk.
         options["log_config"] = {"Type": "k8s-file", "Config": {"size": spec.log_size, "options": {}}}

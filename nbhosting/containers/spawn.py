@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from nbhosting.containers import jupyter, seccomp
+from nbhosting.containers import jupyter
 from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount, Tmpfs
 from nbhosting.containers.backends import get_backend
 from nbhosting.containers.lease import lease
@@ -116,7 +116,7 @@ def spec(record: Container) -> ContainerSpec:
         pids=course.pids_limit,
         # Nothing the student writes lands on the host's disk but their workspace, within its quota.
         read_only=True,
-        seccomp_profile=seccomp.profile_path(),
+        restrict_syscalls=True,
         # A kernel can write to the server's stdout, which podman keeps in a file on the host.
         log_size=parse_size(settings.NBH_LOG_SIZE),
     )
