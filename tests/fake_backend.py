@@ -21,6 +21,7 @@ def fake(settings, tmp_path) -> FakeBackend:
     """A fresh fake, selected by the setting; a private data root and instance label."""
     settings.NBH_BACKEND = FAKE
     settings.DATA_ROOT = tmp_path / "data"
+    settings.DATA_ROOT.mkdir()
     settings.NBH_INSTANCE = "test-fake-" + secrets.token_hex(4)
     settings.NBH_UID_MIN, settings.NBH_UID_MAX = 7_000_000, 7_000_999
     backends.reset()
