@@ -14,7 +14,7 @@ from nbhosting.containers.backend import ServerState
 from nbhosting.containers.fake import FakeBackend
 from nbhosting.containers.models import Container
 from nbhosting.monitor import cycle
-from tests.fake_backend import fake, make_course  # noqa: F401 (fixtures)
+from tests.fake_backend import make_course
 from tests.helpers import LMS, SERVER_URL
 
 # The workspace copy runs as the student's uid, as in production: that needs root (not podman).

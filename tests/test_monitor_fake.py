@@ -12,7 +12,7 @@ from nbhosting.containers.lease import lease
 from nbhosting.containers.models import Container
 from nbhosting.monitor import cycle
 from nbhosting.monitor.models import Cull
-from tests.fake_backend import fake, make_course, no_workspaces, pair  # noqa: F401 (fixtures)
+from tests.fake_backend import make_course, pair
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fake, pytest.mark.usefixtures("no_workspaces")]
 State = Container.State

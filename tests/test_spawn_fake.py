@@ -10,7 +10,7 @@ from nbhosting.containers.fake import Misbehaviour
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
 from nbhosting.monitor.models import Cull
-from tests.fake_backend import fake, make_course, no_workspaces, pair  # noqa: F401 (fixtures)
+from tests.fake_backend import make_course, pair
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fake, pytest.mark.usefixtures("no_workspaces")]
 State = Container.State
