@@ -28,6 +28,7 @@ answer in time.
 """
 from __future__ import annotations  # the Protocol has a method named list
 
+import builtins
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -202,6 +203,6 @@ class Backend(Protocol):
         (a crash, a lost row). `infos` is the engine's listing, by name, taken after `records`."""
 
     # --- activity -------------------------------------------------------------------------------
-    def probe(self, servers: list[tuple[Container, ContainerInfo]]) -> dict[str, Activity]:
+    def probe(self, servers: builtins.list[tuple[Container, ContainerInfo]]) -> dict[str, Activity]:
         """Each running server's activity, by container name, asked all at once; a server that
         does not answer gets Activity(answered=False)."""

@@ -18,6 +18,7 @@ seconds than the deadline leaves it fails at once, as the real one would fail at
 """
 from __future__ import annotations  # the class has a method named list
 
+import builtins
 import enum
 import hashlib
 import threading
@@ -249,7 +250,7 @@ class FakeBackend:
                 self.prepared.discard(record.name)
 
     # --- activity -----------------------------------------------------------------------------
-    def probe(self, servers: list[tuple[Container, ContainerInfo]]) -> dict[str, Activity]:
+    def probe(self, servers: builtins.list[tuple[Container, ContainerInfo]]) -> dict[str, Activity]:
         found = {}
         for record, _ in servers:
             answered = self.answers(record)

@@ -3,6 +3,7 @@ timeout; the servers' host files (containers/server_files.py) and their activity
 (containers/activity.py) are its own too. Only containers/backends.py imports this module."""
 from __future__ import annotations  # the class has a method named list
 
+import builtins
 import functools
 import logging
 import subprocess
@@ -188,7 +189,8 @@ class PodmanBackend:
     def image_id(self, image: str) -> str | None:
         with self._client() as client:
             try:
-                return client.images.get(image).id.removeprefix("sha256:")
+                found: str = client.images.get(image).id
+                return found.removeprefix("sha256:")
             except podman.errors.ImageNotFound:
                 return None
 
@@ -247,6 +249,7 @@ class PodmanBackend:
         return self.image_id(build.tag) or ""
 
     # --- the server's address: root's hard link of its socket (server_files.py) ------------------
+    @_engine_errors
     def prepare(self, record: Container) -> None:
         server_files.prepare(record)
 
@@ -267,21 +270,25 @@ class PodmanBackend:
         # Through the platform's link, never through the student's socket folder.
         return jupyter.answers(record.link, record.base_url, timeout=5)
 
+    @_engine_errors
     def close(self, record: Container) -> None:
         server_files.close(record)
 
+    @_engine_errors
     def discard(self, record: Container) -> None:
         server_files.discard(record)
 
+    @_engine_errors
     def discard_unknown(self, name: str) -> None:
         # Its link goes with the sweep's leftovers: no row names its secret.
         server_files.discard_folders(name)
 
+    @_engine_errors
     def sweep(self, records: Iterable[Container], infos: Mapping[str, ContainerInfo]) -> None:
         server_files.sweep(list(records), infos, self.status)
 
     # --- activity: Jupyter's API, and the connections the kernel sees in /proc ---------------------
-    def probe(self, servers: list[tuple[Container, ContainerInfo]]) -> dict[str, Activity]:
+    def probe(self, servers: builtins.list[tuple[Container, ContainerInfo]]) -> dict[str, Activity]:
         """Asks every server at once: a few slow ones must not add up to a slow cycle. The accepted
         connections are read once, before any of our own requests, which would count as some."""
         if not servers:

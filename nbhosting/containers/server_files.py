@@ -53,9 +53,16 @@ def prepare(record: Container) -> None:
     unlink(record)
     shutil.rmtree(record.socket_dir, ignore_errors=True)
     record.socket_dir.mkdir()
-    os.chown(record.socket_dir, record.student.uid, nginx_gid)
+    os.chown(record.socket_dir, student_uid(record), nginx_gid)
     record.socket_dir.chmod(0o2750)  # setgid: the socket gets nginx's group
     _write_config(record)
+
+
+def student_uid(record: Container) -> int:
+    uid = record.student.uid
+    if uid is None:  # every student gets one when first seen: a row without is not ours to start
+        raise OSError(f"student {record.student.name} has no uid")
+    return uid
 
 
 def _write_config(record: Container) -> None:
@@ -106,7 +113,7 @@ def _link(record: Container, folder: int, links: int) -> None:
 
 
 def _refuse_unless_trusted(record: Container, info: os.stat_result) -> None:
-    uid = record.student.uid
+    uid = student_uid(record)
     if not stat.S_ISSOCK(info.st_mode):
         kind = KINDS.get(stat.S_IFMT(info.st_mode), "not a socket")
         raise UntrustedSocket(f"the server's socket is {kind}, not a socket: refused")

@@ -86,6 +86,8 @@ def labels(course: Course, student: Student) -> dict[str, str]:
 
 def spec(record: Container) -> ContainerSpec:
     course, student = record.course, record.student
+    if student.uid is None:
+        raise SpawnError(f"student {student.name} has no uid")
     extra = extras(course, student)
     return ContainerSpec(
         name=record.name,
@@ -96,7 +98,7 @@ def spec(record: Container) -> ContainerSpec:
              *jupyter.kernel_culling(settings.NBH_CULL_KERNELS_AFTER, settings.NBH_CULL_KERNELS_INTERVAL)],
         ),
         uid=student.uid,
-        gid=student.gid,
+        gid=student.uid,  # each student is alone in their own group
         mounts=[
             Mount(ensure_workspace(course, student), jupyter.HOME),
             Mount(course.repo_dir, COURSE_MOUNT, read_only=True),
