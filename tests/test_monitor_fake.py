@@ -75,7 +75,7 @@ def test_a_container_that_disappeared_is_marked_absent(fake, running):
     cycle.run(fake)
     running.refresh_from_db()
     assert running.state == State.ABSENT and culls(running)[0] == (Cull.Action.MARKED, "container disappeared")
-    assert fake.called("discard") == [] and running.name not in fake.prepared
+    assert fake.called("discard") == [running.name] and running.name not in fake.prepared
 
 
 def test_a_running_container_recorded_stopped_is_marked_running(fake, running):

@@ -18,7 +18,7 @@ from nbhosting.courses.models import Course
 from nbhosting.monitor.models import Cull
 
 __all__ = ["Ready", "SpawnError", "LeaseTimeout", "ensure_running", "get_record", "start", "stop", "remove",
-           "restart", "remove_unknown", "remove_course_containers", "renew_secret", "Stop", "ContainersRunning"]
+           "restart", "tidy", "remove_unknown", "remove_course_containers", "renew_secret", "Stop", "ContainersRunning"]
 log = logging.getLogger(__name__)
 State = Container.State
 # How long a person's request waits for a start or stop under way to finish.
@@ -103,6 +103,22 @@ def remove(record: Container, reason: str, *, wait: float = NO_WAIT, only_if_dow
         return False
     _record_cull(record.name, record.course.name, record.student.name, Cull.Action.REMOVED, reason)
     return True
+
+
+def tidy(record: Container, backend: Backend | None = None) -> None:
+    """After the engine lost or stopped a container behind our back: under the lease, and after
+    asking the engine again (a start may be under way), its address goes, and with a container
+    that is gone, everything of the server beside its row. A busy pair is left for next time."""
+    backend = backend or get_backend()
+    try:
+        with lease(record, wait=NO_WAIT):
+            info = backend.status(record.name)
+            if info is None:
+                backend.discard(record)
+            elif not info.state.up:
+                backend.close(record)
+    except LeaseTimeout:
+        pass
 
 
 def restart(record: Container, reason: str, backend: Backend | None = None) -> Ready:

@@ -96,7 +96,7 @@ class CycleWork:
         now = self.snap.now
         if info is None:
             if record.state != State.ABSENT and mark(record, State.ABSENT, "container disappeared"):
-                self.backend.sweep([record], {})
+                lifecycle.tidy(record, self.backend)
             return None
         if info.state.up:
             if record.state != State.RUNNING:
