@@ -1,5 +1,7 @@
 """gunicorn settings. Threads, not processes: an open may wait seconds for a Jupyter server to
-start, and must not hold a whole worker process (nor its memory) while doing so."""
+start, and must not hold a whole worker process (nor its memory) while doing so. Cold starts
+run outside requests (nbhosting.starts): each worker runs a thread that takes queued starts, so
+no request waits for a whole start; the timeouts below only bound staff actions that still do."""
 import os
 
 _run = os.path.join(os.environ.get("NBH_DATA_ROOT", "/var/lib/nbhosting"), "run")
@@ -18,3 +20,11 @@ def when_ready(server) -> None:
     import grp
 
     os.chown(bind.removeprefix("unix:"), 0, grp.getgrnam(os.environ.get("NBH_NGINX_GROUP", "www-data")).gr_gid)
+
+
+def post_worker_init(worker) -> None:
+    """Each worker takes its share of queued starts from the moment it runs, not only once it
+    has served an open: a worker that died leaves its queue to the others."""
+    from nbhosting.starts.worker import dispatcher
+
+    dispatcher()

@@ -2,6 +2,11 @@
 launches, the classroom's pages). The caller has already validated names and decided that this
 person may open this notebook as this student; here the workspace gets its copy (or clone), the
 pair's server runs, the open is recorded, and the caller gets the server URL to send the browser to.
+
+A server that is not running is started outside the request (nbhosting.starts: a queue with a
+bound on concurrent starts). If it is ready within NBH_START_WAIT seconds the caller still gets
+the server's URL; otherwise it gets the progress page's, which moves on to the server by itself.
+Either way the caller redirects to `Opened.url`.
 """
 import time
 from dataclasses import dataclass
@@ -12,8 +17,10 @@ from django.utils import timezone
 
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
-from nbhosting.containers.spawn import SpawnError, ensure_running, get_record
+from nbhosting.containers.spawn import SpawnError, get_record
 from nbhosting.courses.models import Course
+from nbhosting.starts import queue, service
+from nbhosting.starts.models import Start
 from nbhosting.stats.models import OpenEvent, record_open
 from nbhosting.workspaces import workspace
 from nbhosting.workspaces.models import Student, Sync, UidRangeExhausted, latest_sync
@@ -30,11 +37,12 @@ Full = workspace.WorkspaceFull
 
 @dataclass(frozen=True)
 class Opened:
-    url: str  # the server's path for this notebook: /c/<secret>/notebooks/<path>
+    url: str  # the server's path for this notebook, /c/<secret>/notebooks/<path>, or the progress page's
     container: Container
     action: str  # created, existing, reset or cloned
     cold: bool
     seconds: float
+    pending: bool = False  # url is the progress page: the server is still starting
 
 
 def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_mode: bool = False,
@@ -45,13 +53,21 @@ def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_m
         action, target = _clone(course, student), notebook.source.relative_to(course.repo_dir)
     else:
         action, target = workspace.copy_notebook(course, student, notebook, reset).action, notebook.target
-    ready = ensure_running(course, student)
+    record = get_record(course, student)
+    page = settings.NBH_URL_FORMAT.format(notebook=quote(str(target)))
+    if service.answering(record):
+        seconds = time.monotonic() - started
+        Container.objects.filter(pk=record.pk).update(last_open=timezone.now())
+        record_open(course.name, student.name, str(target), action, False, seconds)
+        return Opened(record.base_url + page, record, action, False, seconds)
+    start = service.wait(service.begin(record, page, str(target), action), settings.NBH_START_WAIT)
     seconds = time.monotonic() - started
-    Container.objects.filter(pk=ready.container.pk).update(last_open=timezone.now())
-    record_open(course.name, student.name, str(target), action, ready.cold, seconds)
-    url = ready.container.base_url + settings.NBH_URL_FORMAT.format(notebook=quote(str(target)))
-    return Opened(url, ready.container, action, ready.cold, seconds)
-
+    if start.state == Start.State.READY:
+        queue.deliver(start)
+        return Opened(start.url, record, action, start.cold, seconds)
+    if start.state == Start.State.FAILED:
+        raise SpawnError(start.error)
+    return Opened(service.progress_url(start), record, action, True, seconds, pending=True)
 
 def _clone(course: Course, student: Student) -> str:
     cloned = update_clone(course, student)

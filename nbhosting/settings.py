@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "nbhosting.exchange",
     "nbhosting.accounts",
     "nbhosting.classroom",
+    "nbhosting.starts",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,12 @@ except InvalidSize as exc:
 NBH_QUOTA_DRIVER = os.environ.get("NBH_QUOTA_DRIVER", "auto")
 # How long a first open may wait for Jupyter; generous, since 20 cold starts share the CPUs.
 NBH_SPAWN_TIMEOUT = float(os.environ.get("NBH_SPAWN_TIMEOUT", "180"))
+# Admission control (nbhosting.starts): at most this many servers start at once, the others
+# queue; an open waits this long for its server before showing the progress page; a queued start
+# or a started server whose page nobody polled for NBH_START_ABANDON seconds is dropped or stopped.
+NBH_START_CONCURRENCY = int(os.environ.get("NBH_START_CONCURRENCY", str(os.cpu_count() or 1)))
+NBH_START_WAIT = float(os.environ.get("NBH_START_WAIT", "0.5"))
+NBH_START_ABANDON = int(os.environ.get("NBH_START_ABANDON", "120"))
 NBH_STOP_GRACE = int(os.environ.get("NBH_STOP_GRACE", "10"))
 
 # What a student's browser opens inside the server; Notebook 7's single-notebook view suits iframes.

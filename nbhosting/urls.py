@@ -6,6 +6,7 @@ from nbhosting.classroom import snapshots, tools
 from nbhosting.exchange import views as exchange
 from nbhosting.gateway import servers
 from nbhosting.gateway import views as gateway
+from nbhosting.starts import views as starts
 
 # <course>/<notebook path, may hold slashes>/<student>; any character matches, even a newline,
 # so that bad input reaches the view and gets its readable 400 rather than a bare 404.
@@ -16,6 +17,9 @@ urlpatterns = [
     re_path(r"^ipythonExercice/" + OPEN, gateway.lazy_copy, name="ipython-exercice"),
     re_path(r"^notebookGitRepo/" + OPEN, gateway.git_repo, name="git-repo"),
     re_path(r"^c/(?P<secret>[^/]+)(?P<rest>/.*)?$", servers.gone, name="gone"),
+    # The progress page of a start, and what it polls: the token is the capability (nbhosting.starts).
+    re_path(r"^starting/(?P<token>[^/]+)/$", starts.progress, name="starting"),
+    re_path(r"^starting/(?P<token>[^/]+)/status$", starts.status, name="starting-status"),
     re_path(r"^restart/(?P<secret>[^/]+)(?P<rest>/.*)?$", servers.restart, name="restart"),
     re_path(r"^stop/(?P<secret>[^/]+)/?$", servers.stop, name="stop"),
     # The Jupyter menu's pages, reached with the server's secret like "stop" (classroom.tools).

@@ -8,6 +8,7 @@ from pathlib import Path
 import requests
 from playwright.sync_api import Page
 
+from tests.helpers import follow_progress
 from tests.stack import Stack, git, make_repo
 
 OUTLINE = """\
@@ -116,6 +117,7 @@ def post(session: requests.Session, url: str, data: dict | None = None, **kwargs
 
 def server_of(session: requests.Session, stack: Stack, course: str, notebook: str) -> str:
     """Opens a notebook from the course's pages; returns the student's server URL."""
-    response = session.get(f"{stack.url}/course/{course}/open/{notebook}", allow_redirects=False, timeout=300)
+    response = follow_progress(
+        stack, session.get(f"{stack.url}/course/{course}/open/{notebook}", allow_redirects=False, timeout=300))
     assert response.status_code == 302, (stack.base / "gunicorn.log").read_text()[-1500:]
     return stack.url + response.headers["Location"].split("notebooks/")[0]

@@ -4,7 +4,7 @@ import subprocess
 
 import requests
 
-from tests.helpers import LMS, new_student, open_link, open_notebook
+from tests.helpers import LMS, follow_progress, new_student, open_link, open_notebook
 from tests.jupyter_api import contents, execute
 
 
@@ -132,7 +132,7 @@ def test_nbh_containers_lists_the_running_pair(stack, legacy_course):
 
 def test_ipython_exercice_is_the_same_route(stack, legacy_course):
     student = new_student()
-    response = open_link(stack, "ipythonExercice", legacy_course, "intro", student, headers=LMS)
+    response = follow_progress(stack, open_link(stack, "ipythonExercice", legacy_course, "intro", student, headers=LMS))
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/notebooks/intro.ipynb")
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from tests.helpers import new_student, open_link, open_notebook
+from tests.helpers import follow_progress, new_student, open_link, open_notebook
 from tests.jupyter_api import execute
 from tests.stack import Stack, make_repo
 
@@ -71,7 +71,8 @@ def test_open_and_concurrent_opens_on_postgresql(pg_stack):
 
     crowd = new_student()
     with ThreadPoolExecutor(max_workers=10) as pool:
-        responses = list(pool.map(lambda _: open_link(stack, "notebookLazyCopy", course, "intro", crowd), range(10)))
+        responses = list(pool.map(
+            lambda _: follow_progress(stack, open_link(stack, "notebookLazyCopy", course, "intro", crowd)), range(10)))
     assert [r.status_code for r in responses] == [302] * 10
     assert len({r.headers["Location"] for r in responses}) == 1
     assert [n for n in stack.podman_names() if n.endswith(f"-x-{crowd}")] == [f"{course}-x-{crowd}"]

@@ -1,4 +1,5 @@
-"""When podman or Jupyter fails: a readable 503, the cause logged, nothing left to block the next try."""
+"""When podman or Jupyter fails: a readable 503 (at once, or on the progress page when the start
+took longer than the open waits), the cause logged, nothing left to block the next try."""
 import shutil
 import subprocess
 import tempfile
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import new_student, open_link, open_notebook
+from tests.helpers import follow_progress, new_student, open_link, open_notebook
 from tests.stack import Stack
 
 HANG_IMAGE = "localhost/nbhosting-test/hang:latest"
@@ -19,7 +20,7 @@ def no_container(stack, student: str) -> bool:
 def test_missing_image_gives_503_then_recovers(stack, demo_repo):
     course = stack.course("noimage", demo_repo, "--trust", "legacy", "--image", "localhost/nbhosting-test/none:x")
     student = new_student()
-    response = open_link(stack, "notebookLazyCopy", course, "intro", student)
+    response = follow_progress(stack, open_link(stack, "notebookLazyCopy", course, "intro", student))
     assert response.status_code == 503
     assert "could not start" in response.text and "Your files are safe" in response.text
     assert no_container(stack, student)
@@ -33,7 +34,7 @@ def test_server_that_exits_is_cleaned_up(stack, demo_repo):
     # The base image has no Jupyter at all: the container exits at once.
     course = stack.course("nojupyter", demo_repo, "--trust", "legacy", "--image", "localhost/nbhosting/base:bookworm")
     student = new_student()
-    response = open_link(stack, "notebookLazyCopy", course, "intro", student)
+    response = follow_progress(stack, open_link(stack, "notebookLazyCopy", course, "intro", student))
     assert response.status_code == 503 and "<h1>" in response.text
     assert no_container(stack, student)
     assert not (stack.data / "run" / "containers" / f"{course}-x-{student}").exists()
@@ -54,12 +55,12 @@ def test_server_that_never_answers_times_out_and_is_removed(hang_image, demo_rep
     try:
         course = quick.course("hangs", demo_repo, "--trust", "legacy", "--image", hang_image)
         student = new_student()
-        response = open_link(quick, "notebookLazyCopy", course, "intro", student)
+        response = follow_progress(quick, open_link(quick, "notebookLazyCopy", course, "intro", student))
         assert response.status_code == 503
         assert no_container(quick, student)
         assert "did not answer in time" in (quick.base / "gunicorn.log").read_text()
         # The lease was released: the next try goes through the same path again, not a hang.
-        assert open_link(quick, "notebookLazyCopy", course, "intro", student).status_code == 503
+        assert follow_progress(quick, open_link(quick, "notebookLazyCopy", course, "intro", student)).status_code == 503
     finally:
         quick.stop()
         shutil.rmtree(quick.base, ignore_errors=True)

@@ -1,0 +1,115 @@
+"""Admission control: starts wait in a queue (the Start rows, first come first served) and at
+most NBH_START_CONCURRENCY of them run at once, over all gunicorn workers. A start takes one of
+that many slots with one conditional UPDATE that a unique column guards, so the bound holds on
+SQLite and PostgreSQL whichever process claims first; a worker that dies leaves its slot to be
+taken back once its heartbeat is stale."""
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from nbhosting.containers.models import Container
+from nbhosting.starts.models import Start
+
+State = Start.State
+LIVE = (State.QUEUED, State.STARTING)
+# A worker refreshes the heartbeat of its starts every second or two; three times the period
+# of the slowest is still far below a start's own timeout.
+STALE_AFTER = timedelta(seconds=30)
+
+
+def enqueue(container: Container, page: str, notebook: str = "", action: str = "") -> Start:
+    return Start.objects.create(container=container, page=page, notebook=notebook, action=action)
+
+
+def position(start: Start) -> int:
+    """1 for the next to start; 0 once it is starting or done."""
+    if start.state != State.QUEUED:
+        return 0
+    return Start.objects.filter(state=State.QUEUED, id__lte=start.id).count()
+
+
+def starting_count() -> int:
+    return Start.objects.filter(state=State.STARTING).count()
+
+
+def claim(worker: str) -> Start | None:
+    """The oldest queued start, now holding a free slot; None when all slots are taken or nobody
+    waits."""
+    bound = settings.NBH_START_CONCURRENCY
+    while True:
+        taken = set(Start.objects.filter(slot__isnull=False).values_list("slot", flat=True))
+        free = [slot for slot in range(bound) if slot not in taken]
+        oldest = Start.objects.filter(state=State.QUEUED).order_by("id").values_list("id", flat=True).first()
+        if not free or oldest is None:
+            return None
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                claimed = Start.objects.filter(pk=oldest, state=State.QUEUED).update(
+                    state=State.STARTING, slot=free[0], worker=worker, heartbeat=now, started=now)
+        except IntegrityError:
+            continue  # another process took that slot first: look again
+        if claimed:
+            return Start.objects.select_related("container__course", "container__student").get(pk=oldest)
+
+
+def beat(worker: str, ids: list[int]) -> None:
+    if ids:
+        Start.objects.filter(pk__in=ids, worker=worker, state=State.STARTING).update(heartbeat=timezone.now())
+
+
+def finish(start: Start, state: str, *, cold: bool = False, error: str = "") -> None:
+    Start.objects.filter(pk=start.pk, state=State.STARTING).update(
+        state=state, slot=None, finished=timezone.now(), cold=cold, error=error)
+
+
+def mark_polled(start: Start) -> None:
+    Start.objects.filter(pk=start.pk).update(polled=timezone.now())
+
+
+def deliver(start: Start) -> bool:
+    """The student gets the server's URL: record it (the server is wanted) and count the open."""
+    now = timezone.now()
+    Container.objects.filter(pk=start.container_id).update(last_open=now)
+    return Start.objects.filter(pk=start.pk, delivered__isnull=True).update(delivered=now, polled=now) == 1
+
+
+def requeue(start: Start) -> bool:
+    """A failed or abandoned start, asked for again: back to its first place in the queue."""
+    return Start.objects.filter(pk=start.pk, state__in=(State.FAILED, State.ABANDONED)).update(
+        state=State.QUEUED, error="", finished=None, polled=timezone.now()) == 1
+
+
+def requeue_stale() -> int:
+    """Starts whose worker stopped beating (killed, restarted): their slot goes back, and they
+    wait again at their place. Their pair's lease expires by itself."""
+    return Start.objects.filter(state=State.STARTING, heartbeat__lt=timezone.now() - STALE_AFTER).update(
+        state=State.QUEUED, slot=None, worker="")
+
+
+def drop_unpolled() -> int:
+    """Queued starts whose page nobody polls any more (the tab was closed) are not started; a
+    later poll puts them back at their place."""
+    cutoff = timezone.now() - timedelta(seconds=settings.NBH_START_ABANDON)
+    return Start.objects.filter(state=State.QUEUED, polled__lt=cutoff).update(
+        state=State.ABANDONED, finished=timezone.now())
+
+
+def undelivered(older_than: datetime) -> list[Start]:
+    """Ready starts whose student never came for the server."""
+    return list(Start.objects.filter(state=State.READY, delivered__isnull=True, finished__lt=older_than)
+                .select_related("container__course", "container__student"))
+
+
+def abandon(start: Start) -> bool:
+    return Start.objects.filter(pk=start.pk, state=State.READY, delivered__isnull=True).update(
+        state=State.ABANDONED) == 1
+
+
+def forget_old() -> int:
+    """Tokens of finished starts stop working a day later."""
+    cutoff = timezone.now() - timedelta(days=1)
+    return Start.objects.filter(~Q(state__in=LIVE), finished__lt=cutoff).delete()[0]
