@@ -14,6 +14,7 @@ from nbhosting.containers.backend import ServerState
 from nbhosting.containers.fake import FakeBackend
 from nbhosting.containers.models import Container
 from nbhosting.monitor import cycle
+from nbhosting.starts import queue, service, worker
 from tests.fake_backend import make_course
 from tests.helpers import LMS, SERVER_URL
 
@@ -23,7 +24,22 @@ pytestmark = [pytest.mark.django_db, pytest.mark.fake,
 
 
 @pytest.fixture
-def site(fake, settings):
+def inline_starts(monkeypatch):
+    """The start queue's dispatcher runs each start in a thread of its own; the test database is
+    SQLite in memory, which another thread cannot share: here the queued start is claimed and run
+    at once, by the same worker.run, in the request's thread."""
+    def begin(record, page, notebook="", action=""):
+        start = queue.enqueue(record, page, notebook, action)
+        claimed = queue.claim("test-inline")
+        assert claimed is not None and claimed.pk == start.pk
+        worker.run(claimed)
+        return start
+
+    monkeypatch.setattr(service, "begin", begin)
+
+
+@pytest.fixture
+def site(fake, settings, inline_starts):
     """A data root that students' uids can traverse (pytest's tmp folders are root's 0700)."""
     base = Path(tempfile.mkdtemp(prefix="nbh-fake-", dir="/var/tmp"))
     base.chmod(0o711)
