@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import open_link, open_notebook
+from tests.helpers import follow_progress, open_link, open_notebook
 from tests.jupyter_api import contents, execute
 from tests.stack import Stack, make_repo
 from tests.test_nbgrader_exchange import IMAGE, login, make_user
@@ -175,7 +175,8 @@ def test_socket_replaced_before_the_start_ends_is_refused(iso, leave):
     execute(server, config)
     iso.nbh("container-stop", COURSE, student)
 
-    refused = open_link(iso, "notebookLazyCopy", COURSE, "intro", student)
+    # The start runs in the queue: the progress page says it failed, as a browser would see it.
+    refused = follow_progress(iso, open_link(iso, "notebookLazyCopy", COURSE, "intro", student))
     assert refused.status_code == 503 and "could not start" in refused.text
     assert not [n for n in iso.podman_names() if n == f"{COURSE}-x-{student}"]
     log = (iso.base / "gunicorn.log").read_text()
