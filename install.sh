@@ -4,12 +4,30 @@
 #
 # Site settings live in /etc/nbhosting/nbhosting.env (written on the first run; edit it and rerun).
 # On the first run, NBH_HTTP_PORT=8080 ./install.sh picks another port than 80.
+#
+# ./install.sh --uninstall [--purge]: stops and removes what it installed; keeps the courses,
+# workspaces, database, site settings and logs, unless --purge.
 set -euo pipefail
 src=$(dirname "$(readlink -f "$0")")
 # shellcheck source=scripts/lib/common.sh
 . "$src/scripts/lib/common.sh"
+loud_failures
 
+usage="usage: ./install.sh [--uninstall [--purge]]"
+case "$*" in
+    "") ;;
+    --uninstall) uninstall=keep ;;
+    "--uninstall --purge" | "--purge --uninstall") uninstall=purge ;;
+    -h | --help) echo "$usage"; exit 0 ;;
+    *) die "$usage" ;;
+esac
 [ "$(id -u)" = 0 ] || die "install.sh must run as root"
+if [ -n "${uninstall:-}" ]; then
+    # shellcheck source=scripts/lib/uninstall.sh
+    . "$src/scripts/lib/uninstall.sh"
+    uninstall "$uninstall"
+    exit 0
+fi
 grep -q 'bookworm' /etc/os-release || warn "this is not Debian 12 (bookworm); continuing anyway"
 
 step "site settings"
@@ -32,14 +50,15 @@ build_image "$src/images/default" "$NBH_DEFAULT_IMAGE" --build-arg "BASE=$NBH_BA
 # After the probe, which may have changed podman's configuration: the service runs with it.
 start_podman_service
 
-step "database and static files"
-prepare_data_root
 step "disk quotas"
+prepare_data_root
 ensure_disk_quotas
+
+step "database and static files"
 nbh migrate -v0
 protect_database
 nbh collectstatic --noinput -v0
-ln -sf "$src/scripts/nbh" /usr/local/bin/nbh
+ensure_link "$src/scripts/nbh" /usr/local/bin/nbh
 
 step "services"
 start_gunicorn
@@ -54,12 +73,18 @@ install_logrotate
 step "demo course"
 create_demo_course
 
+step "smoke check"
 url=$(nbh course-sign-url demo intro.ipynb demo-student --ttl 604800 --base "$(site_url)")
 wait_for_http "$(site_url)/c/none"
+# Opens the link as the student's browser would and runs a cell through nginx (one line either way).
+smoke=$("$NBH_VENV/bin/python" "$src/scripts/lib/smoke.py" "$url" 2>&1) \
+    || die "nbhosting is not running: ${smoke##*$'\n'}"
+echo "$smoke"
 cat <<MSG
 
 nbhosting is running. Open the demo notebook (link valid for 7 days):
   $url
 Manage courses with: nbh course-list | nbh course-create NAME GIT_URL | nbh help
-Staff dashboard: $(site_url)/staff/  (create an account with: nbh staff-create NAME --admin)
+Staff dashboard: $(site_url)/staff/  (log in at /staff/login/; create an account with:
+  nbh staff-create NAME --admin)
 MSG

@@ -8,10 +8,35 @@ NBH_PID_DIR=/run/nbhosting
 # shellcheck source=scripts/lib/quota.sh
 . "$(dirname "${BASH_SOURCE[0]}")/quota.sh"
 
-step() { printf '\n== %s\n' "$*"; }
+NBH_STEP=""
+step() { NBH_STEP=$*; printf '\n== %s\n' "$*"; }
 warn() { echo "warning: $*" >&2; }
-die() { echo "error: $*" >&2; exit 1; }
+# One line on stderr, naming the step under way.
+die() { echo "error${NBH_STEP:+ in step \"$NBH_STEP\"}: $*" >&2; NBH_DIED=1; exit 1; }
+
+# A script that stops, on a command that failed under `set -e` or on die, says where in one line;
+# never silently. Call it right after `set -euo pipefail`.
+loud_failures() {
+    set -E
+    trap 'nbh_failed_at "$BASH_COMMAND" "$?"' ERR
+    trap nbh_report_exit EXIT
+}
+
+# ERR trap: only records. It also runs in subshells and command substitutions, where a failure
+# may be expected (`[ "$(podman image inspect ...)" = ... ]`), so it must print nothing.
+nbh_failed_at() {
+    local i where="${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}"
+    for ((i = 2; i < ${#BASH_SOURCE[@]}; i++)); do where+=" < ${BASH_SOURCE[i]##*/}:${BASH_LINENO[i - 1]}"; done
+    NBH_FAILED="\`$1\` exited with status $2 ($where)"
+}
+
+nbh_report_exit() {
+    local status=$?
+    [ "$status" = 0 ] || [ -n "${NBH_DIED:-}" ] || \
+        echo "error${NBH_STEP:+ in step \"$NBH_STEP\"}: ${NBH_FAILED:-stopped with status $status}" >&2
+}
 has_systemd() { [ -d /run/systemd/system ]; }
+# shellcheck disable=SC2154  # src: the folder of the tree, set by the script that sources this file
 nbh() { "$src/scripts/nbh" "$@"; }
 
 write_env_file() {
@@ -36,29 +61,57 @@ ENV
         umask 022
         echo "wrote $NBH_ENV_FILE"
     fi
-    set -a
-    # shellcheck disable=SC1090
-    . "$NBH_ENV_FILE"
-    set +a
+    load_env_file
+}
+
+# The site settings, where they exist, and the defaults of what they leave out.
+load_env_file() {
+    if [ -f "$NBH_ENV_FILE" ]; then
+        set -a
+        # shellcheck disable=SC1090
+        . "$NBH_ENV_FILE"
+        set +a
+    fi
+    : "${NBH_DATA_ROOT:=/var/lib/nbhosting}" "${NBH_VENV:=/opt/nbhosting/venv}" "${NBH_HTTP_PORT:=80}"
+    : "${NBH_INSTANCE:=main}"
     : "${NBH_BASE_IMAGE:=localhost/nbhosting/base:bookworm}" "${NBH_DEFAULT_IMAGE:=localhost/nbhosting/default:latest}"
-    export NBH_ENV_FILE NBH_BASE_IMAGE NBH_DEFAULT_IMAGE
+    export NBH_ENV_FILE NBH_DATA_ROOT NBH_VENV NBH_HTTP_PORT NBH_INSTANCE NBH_BASE_IMAGE NBH_DEFAULT_IMAGE
 }
 
 apt_install() {
     local missing=()
     for package in "$@"; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+        # Not `dpkg-query | grep -q`: grep leaving early can fail the pipeline under pipefail.
+        case "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)" in
+            *" ok installed") ;;
+            *) missing+=("$package") ;;
+        esac
     done
     [ ${#missing[@]} -eq 0 ] && { echo "all present"; return; }
     # Third-party sources may be unreachable; Debian's own are what we need.
     apt-get update -q > /dev/null 2>&1 || warn "apt-get update reported errors; trying anyway"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" > /dev/null \
+        || die "apt-get could not install ${missing[*]}"
     echo "installed ${missing[*]}"
 }
 
 # Writes a template of this tree (systemd units, the logrotate rule) with the site's paths in it.
 render() {
-    sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g; s|@LOG_DIR@|$NBH_LOG_DIR|g" "$1" > "$2"
+    local new
+    new=$(mktemp)
+    sed "s|@SRC@|$src|g; s|@ENV@|$NBH_ENV_FILE|g; s|@LOG_DIR@|$NBH_LOG_DIR|g" "$1" > "$new"
+    replace_if_changed "$new" "$2"
+}
+
+# Puts the file $1 (a temporary one) in place of $2 only if they differ: a rerun rewrites nothing.
+replace_if_changed() {
+    if ! cmp -s "$1" "$2"; then install -m 644 "$1" "$2"; fi
+    rm -f "$1"
+}
+
+# ln -sf, only if the link does not point there already.
+ensure_link() {
+    [ "$(readlink "$2" 2>/dev/null || true)" = "$1" ] || ln -sfn "$1" "$2"
 }
 
 podman_answers() { curl -sf --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping > /dev/null 2>&1; }
@@ -70,25 +123,50 @@ start_daemon() {
     mkdir -p "$NBH_PID_DIR" "$NBH_LOG_DIR"
     stop_daemon "$name"
     # Its own working folder: a service must not leave files (podman's oom files, say) in
-    # whatever folder install.sh was run from.
-    (cd "$NBH_PID_DIR" && setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null &
-     echo $! > "$NBH_PID_DIR/$name.pid")
+    # whatever folder install.sh was run from. `exec`: the recorded pid is the service's own, and
+    # setsid (not a group leader here, so it does not fork) makes it the leader of its own group.
+    (cd "$NBH_PID_DIR" && exec setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null) &
+    echo $! > "$NBH_PID_DIR/$name.pid"
 }
 
-# Stops a background service started by start_daemon: SIGTERM, then SIGKILL after 30 s.
+# Stops a background service started by start_daemon, with the processes of its group (gunicorn's
+# workers, a loop's sleep): SIGTERM, then SIGKILL after 30 s.
 stop_daemon() {
-    local pidfile=$NBH_PID_DIR/$1.pid pid
+    local pidfile=$NBH_PID_DIR/$1.pid pid targets=() children=() target
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
+    # Pid files written before services were exec'd hold a subshell's pid; the service is its child.
     if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        if kill -0 "$pid" 2>/dev/null; then
-            warn "$1 (pid $pid) ignored SIGTERM for 30 s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
+        mapfile -t children < <(child_pids "$pid")
+        targets=("$pid" "${children[@]}")
+    fi
+    for target in "${targets[@]}"; do signal_group TERM "$target"; done
+    for _ in $(seq 1 300); do any_alive "${targets[@]}" || break; sleep 0.1; done
+    if any_alive "${targets[@]}"; then
+        warn "$1 (pid $pid) ignored SIGTERM for 30 s; killing it"
+        for target in "${targets[@]}"; do signal_group KILL "$target"; done
     fi
     rm -f "$pidfile"
+}
+
+# The process group led by $2 if there is one, else the process $2 alone.
+signal_group() { kill -"$1" -- "-$2" 2>/dev/null || kill -"$1" "$2" 2>/dev/null || true; }
+
+any_alive() {
+    local pid
+    for pid in "$@"; do if kill -0 "$pid" 2>/dev/null; then return 0; fi; done
+    return 1
+}
+
+# The pids of the children of $1, from /proc (minimal systems have no ps).
+child_pids() {
+    local stat fields ppid
+    for stat in /proc/[0-9]*/stat; do
+        { read -r fields < "$stat"; } 2>/dev/null || continue
+        fields=${fields##*) }  # after "pid (comm) ": state, ppid, ...
+        read -r _ ppid _ <<< "$fields"
+        if [ "$ppid" = "$1" ]; then stat=${stat#/proc/}; echo "${stat%/stat}"; fi
+    done
 }
 
 # What podman's configuration is now: a service started before a change must restart to see it.
@@ -118,9 +196,11 @@ start_podman_service() {
 ensure_venv() {
     local requirements=$1 stamp
     [ -x "$NBH_VENV/bin/python" ] || /usr/bin/python3 -m venv "$NBH_VENV"
-    stamp="$NBH_VENV/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+    stamp=$(sha256sum < "$requirements")
+    stamp="$NBH_VENV/.installed-${stamp:0:16}"
     if [ ! -f "$stamp" ]; then
-        "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+        "$NBH_VENV/bin/pip" install -q --disable-pip-version-check -r "$requirements" \
+            || die "pip could not install $(basename "$requirements") into $NBH_VENV"
         # nbgitpuller's jupyter-server brings rfc3987-syntax (jupyter-events -> jsonschema's optional
         # IRI format), which compiles a grammar whenever nbformat is imported: 3 s more at every
         # start of gunicorn and nbh. Nothing on the host validates IRIs (the image drops it too).
@@ -135,9 +215,12 @@ ensure_venv() {
 # Builds an image from a folder, unless an image built from the same inputs exists already.
 build_image() {
     local context=$1 image=$2; shift 2
-    local inputs
-    inputs=$( (cd "$context" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$*";
-               podman image inspect --format '{{.Id}}' "$NBH_BASE_IMAGE" 2>/dev/null) | sha256sum | cut -c1-32)
+    local inputs base files
+    # The base image's id is part of the inputs; absent, it is "" (the build will then fail loudly).
+    base=$(podman image inspect --format '{{.Id}}' "$NBH_BASE_IMAGE" 2>/dev/null || true)
+    files=$(cd "$context" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    inputs=$(printf '%s\n%s\n%s\n' "$files" "$*" "$base" | sha256sum)
+    inputs=${inputs:0:32}
     if [ "$(podman image inspect --format '{{index .Labels "nbhosting.inputs"}}' "$image" 2>/dev/null)" = "$inputs" ]; then
         echo "$image is up to date"
         return
@@ -198,8 +281,8 @@ start_loop() {
     if has_systemd; then
         render "$src/systemd/nbhosting-$name.service" "/etc/systemd/system/nbhosting-$name.service"
         systemctl daemon-reload
-        systemctl enable nbhosting-$name.service > /dev/null
-        systemctl restart nbhosting-$name.service
+        systemctl enable "nbhosting-$name.service" > /dev/null
+        systemctl restart "nbhosting-$name.service"
     else
         start_daemon "$name" "$src/scripts/nbh" "$@"
     fi
@@ -215,8 +298,11 @@ install_logrotate() {
 }
 
 configure_nginx() {
-    nbh nginx-config --out /etc/nginx/sites-available/nbhosting.conf > /dev/null
-    ln -sf /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf
+    local new
+    new=$(mktemp)
+    nbh nginx-config --out "$new" > /dev/null
+    replace_if_changed "$new" /etc/nginx/sites-available/nbhosting.conf
+    ensure_link /etc/nginx/sites-available/nbhosting.conf /etc/nginx/sites-enabled/nbhosting.conf
     # Debian's sample site claims port 80 as default_server.
     [ "$NBH_HTTP_PORT" = 80 ] && rm -f /etc/nginx/sites-enabled/default
     nginx -t -q || die "nginx rejects its configuration"
@@ -231,14 +317,20 @@ configure_nginx() {
 }
 
 site_url() {
-    local host
-    host=$(hostname -I 2>/dev/null | awk '{print $1}')
+    local addresses host
+    # `hostname -I` fails where the host name does not resolve, and may print nothing.
+    addresses=$(hostname -I 2>/dev/null || true)
+    read -r host _ <<< "$addresses" || true
     host=${host:-127.0.0.1}
     if [ "$NBH_HTTP_PORT" = 80 ]; then echo "http://$host"; else echo "http://$host:$NBH_HTTP_PORT"; fi
 }
 
 create_demo_course() {
-    if nbh course-list | awk 'NR > 1 {print $1}' | grep -qx demo; then
+    local courses
+    # The whole list first, then the match: `nbh course-list | grep -q` could take the wrong branch
+    # (grep leaving early, or course-list failing), and course-create would then refuse.
+    courses=$(nbh course-list) || die "nbh course-list failed"
+    if awk 'NR > 1 && $1 == "demo" {found = 1} END {exit !found}' <<< "$courses"; then
         echo "demo course exists"
         return
     fi

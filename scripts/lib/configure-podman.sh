@@ -22,7 +22,7 @@ fi
 if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
     cgroup_manager=systemd; events_logger=journald
 else
-    cgroup_manager=cgroupfs; events_logger=file
+    cgroup_manager=cgroupfs; events_logger='file'
 fi
 hard_nofile=$(ulimit -Hn); [ "$hard_nofile" = unlimited ] && hard_nofile=1048576
 nofile=$(( hard_nofile < 65536 ? hard_nofile : 65536 ))

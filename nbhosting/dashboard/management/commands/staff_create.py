@@ -1,11 +1,10 @@
 import secrets
-from pathlib import Path
 
 from django.contrib.auth.models import User
-from django.contrib.auth.password_validation import ValidationError, validate_password
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from nbhosting.accounts.passwords import read_password_file
 from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses.models import Course
 
@@ -54,12 +53,4 @@ class Command(NbhCommand):
     def _password(self, path: str | None) -> tuple[str | None, bool]:
         if path is None:
             return secrets.token_urlsafe(12), True
-        try:
-            password = Path(path).read_text().strip()
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc.strerror}") from None
-        try:
-            validate_password(password)
-        except ValidationError as exc:
-            raise CommandError(f"password refused: {' '.join(exc.messages)}") from None
-        return password, False
+        return read_password_file(path), False
