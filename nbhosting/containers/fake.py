@@ -27,10 +27,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from nbhosting.containers.backend import (
     Activity,
+    Backend,
     BackendError,
     ContainerInfo,
     ContainerSpec,
@@ -268,3 +269,7 @@ class FakeBackend:
     def reachable(self, record: Container) -> bool:
         """Its address leads to the server: prepared, not closed or discarded since."""
         return record.name in self.prepared and self.answers(record)
+
+
+if TYPE_CHECKING:  # mypy checks that the class implements the whole interface
+    _implements: Backend = FakeBackend()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import podman
 import podman.errors
@@ -21,6 +21,7 @@ from django.conf import settings
 from nbhosting.containers import activity, jupyter, seccomp, server_files
 from nbhosting.containers.backend import (
     Activity,
+    Backend,
     BackendError,
     ContainerInfo,
     ContainerSpec,
@@ -297,3 +298,7 @@ class PodmanBackend:
         with ThreadPoolExecutor(max_workers=settings.NBH_MONITOR_PROBES) as pool:
             found = pool.map(lambda s: activity.probe(s[0].link, s[0].base_url, s[1].handle, accepted), servers)
             return {record.name: seen for (record, _), seen in zip(servers, found)}
+
+
+if TYPE_CHECKING:  # mypy checks that the class implements the whole interface
+    _implements: Backend = PodmanBackend()
