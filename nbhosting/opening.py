@@ -19,6 +19,7 @@ from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import SpawnError, get_record
 from nbhosting.courses.models import Course
+from nbhosting.exchange import sources
 from nbhosting.starts import queue, service
 from nbhosting.starts.models import Start
 from nbhosting.stats.models import OpenEvent, record_open
@@ -82,6 +83,9 @@ def update_clone(course: Course, student: Student, force: bool = False) -> Sync 
     first opens must not clone twenty times, nor two opens merge at once."""
     if not force and workspace.is_clone(course, student) and not workspace.behind(course, student):
         return None  # the common case, as fast as a warm open: one look and one query, no lease
+    if sources.refuses_clone(course):
+        raise Conflict(f"{course.name} keeps nbgrader's sources (with their solutions) in its repository, "
+                       "and a clone would carry them: open its notebooks one by one instead")
     with lease(get_record(course, student)):
         if workspace.git_clone(course, student):
             return latest_sync(course.pk, student.pk)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "nbhosting.accounts",
     "nbhosting.classroom",
     "nbhosting.starts",
+    "nbhosting.lti",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,10 @@ NBH_LEGACY_REFERERS = env_list("NBH_LEGACY_REFERERS")
 NBH_DEV_LOOPBACK = env_bool("NBH_DEV_LOOPBACK")
 # Sites allowed to frame the gateway and the notebooks (CSP frame-ancestors sources).
 NBH_FRAME_ANCESTORS = env_list("NBH_FRAME_ANCESTORS", "'self'")
+
+# The site's public address (https://nb.example.edu), for the URLs given to an LMS; empty: the
+# address each request came to.
+NBH_PUBLIC_URL = os.environ.get("NBH_PUBLIC_URL", "")
 
 # nbgrader courses: the default submission size limit, in kilobytes (nbgrader's own unit).
 NBH_SUBMISSION_LIMIT_KB = int(os.environ.get("NBH_SUBMISSION_LIMIT_KB", "20000"))

@@ -32,6 +32,7 @@ urlpatterns = [
     path("accounts/", include("nbhosting.accounts.urls")),
     path("admin/", admin.site.urls),
     path("staff/", include("nbhosting.dashboard.urls")),
+    path("lti/", include("nbhosting.lti.urls")),
 ]
 
 handler404 = "nbhosting.gateway.views.not_found"

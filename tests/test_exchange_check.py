@@ -1,5 +1,6 @@
 """The exchange check's corners, on real folders with real owners (the tests run as root, as the
 platform does); the whole round trip with nbgrader is in test_nbgrader_exchange.py."""
+import errno
 import os
 import time
 
@@ -81,7 +82,16 @@ def test_only_genuine_complete_submissions_reach_the_instructors(course):
     quarantine = layout.course_dir(course.course) / "quarantine"
     assert names(quarantine) == set(reasons) | {f"{n}.why" for n in reasons}
     assert "submitted by ben" in (quarantine / f"{spoof}.why").read_text()
-    assert (layout.exchange_dir(course.course) / "accepted" / good).stat().st_uid == ann.uid
+    # What is accepted is the platform's copy, the instructors': its author cannot write it.
+    owner = layout.instructors(course.course)
+    accepted = layout.exchange_dir(course.course) / "accepted" / good
+    for path in (accepted, *accepted.iterdir()):
+        info = path.lstat()
+        assert (info.st_uid, info.st_mode & 0o022) == (owner.uid, 0), path
+    assert (accepted / "ps1.ipynb").read_text() == "{}"
+    # A quarantined folder is the instructors' too; nothing stays in staging.
+    assert (quarantine / spoof).stat().st_uid == owner.uid
+    assert list(layout.staging_dir(course.course).iterdir()) == []
 
 
 def test_a_name_already_accepted_is_not_replaced(course):
@@ -116,3 +126,90 @@ def test_folders_are_made_with_the_modes_nbgrader_and_the_design_need(course):
     assert oct(exchange.stat().st_mode & 0o7777) == "0o755"
     assert {os.stat(p).st_uid for p in [exchange, *exchange.iterdir(), layout.course_dir(course.course)]} == {owner.uid}
     assert owner.name == "_instructors-c1" and owner.uid >= 3_990_000
+
+
+def test_a_descriptor_kept_on_a_submission_reaches_nothing_accepted(course):
+    """The attack of a student who keeps a descriptor on their folder: after the check, what it
+    reaches is not what the instructors collect (the end-to-end version runs in a real container)."""
+    ann = get_or_create_student("ann")
+    name = submission(course, f"ann+ps1+{TS}+aaaa", ann.uid)
+    held = os.open(layout.exchange_dir(course.course) / "inbound" / name, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        [verdict] = check.run(course)
+        assert verdict.accepted
+        accepted = layout.exchange_dir(course.course) / "accepted" / name
+        assert os.fstat(held).st_ino != accepted.stat().st_ino
+        assert os.fstat(held).st_nlink == 0  # the original is gone: links made through it land nowhere
+        try:
+            os.symlink("/etc/shadow", "ps1.ipynb.new", dir_fd=held)
+        except OSError as exc:
+            assert exc.errno == errno.ENOENT
+        assert names(accepted) == {"timestamp.txt", "ps1.ipynb"}
+    finally:
+        os.close(held)
+
+
+def test_hard_links_are_refused(course):
+    ann = get_or_create_student("ann")
+    mine = submission(course, f"ann+ps1+{TS}+aaaa", ann.uid)
+    inbound = layout.exchange_dir(course.course) / "inbound"
+    os.link(inbound / mine / "ps1.ipynb", inbound / mine / "again.ipynb")
+    # A hard link to one of the instructors' files (a student cannot reach them, but if they could).
+    theirs = submission(course, f"ann+ps1+{TS}+bbbb", ann.uid)
+    secret = layout.course_dir(course.course) / "solution.ipynb"
+    secret.write_text("the solution")
+    owner = layout.instructors(course.course)
+    os.chown(secret, owner.uid, owner.gid)
+    os.link(secret, inbound / theirs / "solution.ipynb")
+
+    reasons = {v.name: v.reason for v in check.run(course)}
+
+    assert reasons == {mine: "holds a hard link", theirs: "holds files of another user"}
+    assert names(layout.exchange_dir(course.course) / "accepted") == set()
+
+
+@pytest.mark.parametrize("swap, reason", [
+    ("symlink inside", "holds a symlink"),
+    ("mode", "changed while it was checked"),
+    ("folder renamed", "changed while it was checked"),
+    ("hard link", "holds a hard link"),
+])
+def test_a_submission_changed_between_the_look_and_the_move_is_checked_again(course, monkeypatch, swap, reason):
+    """judge() looks at the submission in inbound; its author may change it right after. Whatever
+    it is by the time it is staged is what is checked, entry by entry."""
+    ann = get_or_create_student("ann")
+    name = submission(course, f"ann+ps1+{TS}+aaaa", ann.uid)
+    folder = layout.exchange_dir(course.course) / "inbound" / name
+    looked = check.judge
+
+    def judge_then_change(inbound_fd, entry, uids):
+        verdict = looked(inbound_fd, entry, uids)
+        if swap == "symlink inside":
+            os.symlink("/home/jovyan/c1/source/ps1/ps1.ipynb", folder / "solution.ipynb")
+        elif swap == "mode":
+            folder.chmod(0o700)
+        elif swap == "folder renamed":
+            folder.rename(folder.with_name("elsewhere"))
+            folder.symlink_to("elsewhere")
+            os.lchown(folder, ann.uid, ann.gid)
+        else:
+            os.link(folder / "ps1.ipynb", folder.with_name("kept-by-ann"))
+        return verdict
+
+    monkeypatch.setattr(check, "judge", judge_then_change)
+    [verdict] = check.run(course)
+    assert (verdict.accepted, verdict.reason) == (False, reason)
+    assert names(layout.exchange_dir(course.course) / "accepted") == set()
+    assert list(layout.staging_dir(course.course).iterdir()) == []
+
+
+def test_a_check_killed_halfway_loses_no_submission(course):
+    ann = get_or_create_student("ann")
+    name = submission(course, f"ann+ps1+{TS}+aaaa", ann.uid)
+    box = layout.staging_dir(course.course) / "0123456789abcdef"
+    box.mkdir()
+    (layout.exchange_dir(course.course) / "inbound" / name).rename(box / name)
+    (box / check.COPY).mkdir()
+    [verdict] = check.run(course)
+    assert verdict.accepted and verdict.name == name
+    assert list(layout.staging_dir(course.course).iterdir()) == []

@@ -5,16 +5,22 @@ import io
 import json
 import os
 import re
+import secrets
+import shutil
 import subprocess
 
 import pytest
 import requests
 import websocket
 
-from tests.stack import make_repo
+from tests import classroom
+from tests.stack import DEMO, git, make_repo
 
-COURSE = "nbg"
-OTHER = "nbg2"
+# Container names are <course>-x-<student> on the host's one podman: unique course names keep
+# two runs of this file (by two developers on one machine) apart.
+RUN = secrets.token_hex(2)
+COURSE = f"nbg{RUN}"
+OTHER = f"nbgb{RUN}"
 EXCHANGE = f"/srv/nbgrader/exchange/{COURSE}"
 REFERER = {"Referer": "http://lms.example.org/course"}
 PASSWORD = "s3cret-pass-phrase"
@@ -27,23 +33,29 @@ def nbgrader_cell(source: str, **meta) -> dict:
             "metadata": {"nbgrader": {"schema_version": 3, "task": False, **meta}}}
 
 
-PS1 = {
-    "nbformat": 4, "nbformat_minor": 5,
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    "cells": [
-        nbgrader_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
-                      grade=False, solution=True, locked=False, grade_id="answer"),
-        nbgrader_cell("assert add(1, 2) == 3", grade=True, solution=False, locked=True, points=2,
-                      grade_id="test_add"),
-    ],
-}
+def assignment(function: str, body: str, test: str) -> dict:
+    return {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [
+            nbgrader_cell(f"def {function}(a, b):\n    ### BEGIN SOLUTION\n    {body}\n    ### END SOLUTION",
+                          grade=False, solution=True, locked=False, grade_id="answer"),
+            nbgrader_cell(test, grade=True, solution=False, locked=True, points=2, grade_id="test"),
+        ],
+    }
+
+
+PS1 = assignment("add", "return a + b", "assert add(1, 2) == 3")
+# Its solution carries a mark that no student's file may ever show.
+SOLUTION_MARK = "SOLUTION-MARK-4411"
+PS2 = assignment("mul", f"return a * b  # {SOLUTION_MARK}", "assert mul(2, 3) == 6")
 
 
 class Box:
     """One running container, and commands run in it as its own uid."""
 
-    def __init__(self, stack, student: str) -> None:
-        self.name = f"{COURSE}-x-{student}"
+    def __init__(self, stack, student: str, course: str = COURSE) -> None:
+        self.name = f"{course}-x-{student}"
         self.uid = stack.query("SELECT uid FROM workspaces_student WHERE name = ?", student)[0][0]
 
     def run(self, *command: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -53,6 +65,12 @@ class Box:
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(command)} in {self.name} failed:\n{proc.stdout}\n{proc.stderr}")
         return proc
+
+    def start(self, *command: str) -> subprocess.Popen:
+        """A process left running in the container, talked to through its stdin and stdout."""
+        return subprocess.Popen(
+            ["podman", "exec", "-i", "--user", f"{self.uid}:{self.uid}", "-w", "/home/jovyan", self.name, *command],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def nbgrader(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """As typed in a Jupyter terminal, which is a login shell: /etc/profile sets its PATH."""
@@ -126,7 +144,7 @@ def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, t
     assert "ps1" in teacher.run("ls", f"{EXCHANGE}/outbound").stdout
 
     # 2. Both students see it and fetch it; only Alice solves it; both submit.
-    assert "nbg ps1" in alice.nbgrader("list").stderr + alice.nbgrader("list").stdout
+    assert f"{COURSE} ps1" in alice.nbgrader("list").stderr + alice.nbgrader("list").stdout
     for box in (alice, bob):
         box.nbgrader("fetch_assignment", "ps1")
     notebook = alice.run("cat", "ps1/ps1.ipynb").stdout
@@ -162,7 +180,7 @@ def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, t
 
     # The exchange check accepts the genuine submissions and quarantines the two others.
     report = stack.nbh("exchange-check", COURSE).stdout
-    assert len(re.findall(r"^nbg: accepted (alice|bob)\+ps1\+", report, re.MULTILINE)) == 2, report
+    assert len(re.findall(rf"^{COURSE}: accepted (alice|bob)\+ps1\+", report, re.MULTILINE)) == 2, report
     assert re.search(r"QUARANTINED alice\+ps1\+.+: it names alice but was submitted by bob", report), report
     assert re.search(r"QUARANTINED bob\+ps1\+.+: it is over the course's size limit", report), report
     assert inbound(stack) == []
@@ -208,6 +226,82 @@ def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, t
     assert bob.run("ls", f"{EXCHANGE}/feedback", check=False).returncode != 0
 
 
+# Run by Alice in her own container: she submits, keeps a descriptor on her submission, and once the
+# check has moved it to what the instructors collect, plants links to Bob's collected notebook and to
+# the instructors' source through that descriptor.
+KEEP_AND_PLANT = r"""
+import glob, os, sys
+course = sys.argv[1]
+cache = os.path.expanduser(f"~/.local/share/jupyter/nbgrader_cache/{course}/alice+ps2+*")
+name = os.path.basename(sorted(glob.glob(cache))[-1])
+path = f"/srv/nbgrader/exchange/{course}/inbound/" + name
+os.chmod(path, 0o700)  # for a moment: no one else may open it meanwhile
+held = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+os.fchmod(held, 0o777)
+print("held", name, flush=True)
+sys.stdin.readline()  # the check runs now
+planted = []
+for entry, target in (("ps2.ipynb", f"/home/jovyan/{course}/submitted/bob/ps2/ps2.ipynb"),
+                      ("solution.ipynb", f"/home/jovyan/{course}/source/ps2/ps2.ipynb")):
+    try:
+        try:
+            os.unlink(entry, dir_fd=held)
+        except FileNotFoundError:
+            pass
+        os.symlink(target, entry, dir_fd=held)
+        planted.append(entry)
+    except OSError as exc:
+        print("refused", entry, exc.strerror, flush=True)
+print("planted", " ".join(planted) or "nothing", flush=True)
+"""
+
+
+def test_a_submission_cannot_be_changed_after_the_check_accepted_it(stack, students, teacher):
+    alice, bob = students
+    teacher.run("mkdir", "-p", f"{COURSE}/source/ps2")
+    teacher.run("sh", "-c", f"cat > {COURSE}/source/ps2/ps2.ipynb", stdin=json.dumps(PS2))
+    teacher.nbgrader("generate_assignment", "ps2")
+    teacher.nbgrader("release_assignment", "ps2")
+    for box, mark in ((bob, "BOB-WORK-7731"), (alice, "ALICE-WORK-5512")):
+        box.nbgrader("fetch_assignment", "ps2")
+        box.run("sed", "-i", f"s/raise NotImplementedError()/return a * b  # {mark}/", "ps2/ps2.ipynb")
+    # Bob's work is collected first: it is what Alice's link points to.
+    bob.nbgrader("submit", "ps2")
+    assert "accepted bob+ps2+" in stack.nbh("exchange-check", COURSE).stdout
+    teacher.nbgrader("collect", "ps2")
+    assert "BOB-WORK-7731" in teacher.run("cat", f"{COURSE}/submitted/bob/ps2/ps2.ipynb").stdout
+
+    # Alice submits under a name she knows (nbgrader's cache shows it), then keeps her descriptor.
+    alice.nbgrader("submit", "ps2", "--ExchangeSubmit.add_random_string=False")
+    attack = alice.start("python3", "-u", "-c", KEEP_AND_PLANT, COURSE)
+    try:
+        said, _, name = attack.stdout.readline().rstrip("\n").partition(" ")  # the name holds spaces
+        assert said == "held", said
+        report = stack.nbh("exchange-check", COURSE).stdout
+        assert f"accepted {name}\n" in report, report
+        attack.stdin.write("go\n")
+        attack.stdin.flush()
+        planted = attack.communicate(timeout=120)[0]
+    finally:
+        attack.kill()
+
+    # Collected as Alice's: her own notebook, nothing of Bob's, nothing of the source.
+    collected = teacher.nbgrader("collect", "ps2")
+    assert "Collecting submission: alice ps2" in collected.stderr, collected.stderr
+    files = teacher.run("sh", "-c", f"cd {COURSE}/submitted/alice/ps2 && ls -A && cat *").stdout
+    assert "ALICE-WORK-5512" in files
+    assert "BOB-WORK-7731" not in files and SOLUTION_MARK not in files and "solution.ipynb" not in files
+
+    # Her accepted submission is the instructors' and writable by them only.
+    accepted = stack.data / "exchange" / COURSE / "accepted" / name
+    for path in (accepted, *accepted.rglob("*")):
+        info = path.lstat()
+        assert (info.st_uid, info.st_mode & 0o022) == (teacher.uid, 0), path
+    assert alice.run("ls", f"{EXCHANGE}/accepted", check=False).returncode != 0
+    # Her descriptor reached only the original, removed once copied: nothing was planted anywhere.
+    assert "planted nothing" in planted, planted
+
+
 def in_terminal(server: str, command: str, timeout: float = 90) -> str:
     """Types a command in a real Jupyter terminal of the server, through nginx; returns the screen."""
     name = requests.post(server + "api/terminals", timeout=30).json()["name"]
@@ -230,7 +324,7 @@ def test_student_terminal_and_servers_get_the_nbgrader_of_their_role(stack, stud
     secret = stack.query("SELECT secret FROM containers_container WHERE name = ?", alice.name)[0][0]
     student_url = f"{stack.url}/c/{secret}/"
     # Stock nbgrader, no flags, in a Jupyter terminal (a login shell): the released ps1 is listed.
-    assert re.search(r"nbg ps1", in_terminal(student_url, "nbgrader list 2>&1"))
+    assert re.search(rf"{COURSE} ps1", in_terminal(student_url, "nbgrader list 2>&1"))
     assert requests.get(student_url + "formgrader", timeout=60).status_code == 404
     listed = requests.get(student_url + "assignments", params={"course_id": COURSE}, timeout=60)
     assert listed.status_code == 200 and listed.json()["success"]
@@ -284,7 +378,7 @@ def test_bad_admin_input_is_refused_with_one_clear_line(stack, course, tmp_path)
         (["course-nbgrader", "nope", "on"], "no course named nope"),
         (["course-nbgrader", COURSE, "--size-limit", "lots"], "invalid size 'lots'"),
         (["course-instructor-add", COURSE, "nobody-here"], "no user named nobody-here"),
-        (["course-instructor-remove", COURSE, "outsider"], "outsider is not an instructor of nbg"),
+        (["course-instructor-remove", COURSE, "outsider"], f"outsider is not an instructor of {COURSE}"),
         (["course-roster-import", COURSE, str(tmp_path / "missing.csv")], "cannot read"),
     ]
     bad = tmp_path / "bad.csv"
@@ -297,6 +391,85 @@ def test_bad_admin_input_is_refused_with_one_clear_line(stack, course, tmp_path)
     assert not stack.query("SELECT 1 FROM auth_user WHERE username = 'nobody-here'")
 
 
+SOURCES = f"nbgsrc{RUN}"
+
+
+@pytest.fixture(scope="module")
+def course_with_sources(stack, course):
+    """A course whose teachers keep nbgrader's source/ in its repository, and a link to it."""
+    tree = stack.base / "with-sources"
+    shutil.copytree(DEMO, tree)
+    (tree / "source" / "ps2").mkdir(parents=True)
+    (tree / "source" / "ps2" / "ps2.ipynb").write_text(json.dumps(PS2))
+    repo = make_repo(stack.base / "with-sources-repo", tree)
+    (repo / "peek").symlink_to("source/ps2")  # committed as a link (make_repo's copy follows links)
+    git(repo, "add", "peek")
+    git(repo, "commit", "-qm", "a link into the sources")
+    stack.course(SOURCES, repo, "--trust", "legacy", "--image", IMAGE)
+    stack.nbh("course-nbgrader", SOURCES, "on")
+    stack.nbh("course-instructor-add", SOURCES, "grader")
+    return SOURCES
+
+
+def test_nbgrader_sources_stay_with_the_instructors(stack, course_with_sources):
+    r = requests.get(f"{stack.url}/notebookLazyCopy/{SOURCES}/intro/carl", headers=REFERER,
+                     allow_redirects=False, timeout=300)
+    assert r.status_code == 302, r.text
+    carl = Box(stack, "carl", SOURCES)
+
+    # In his container: the source folder and the history are empty, and no file shows a solution.
+    for folder in ("/course/source", "/course/.git", "/course/peek/"):
+        listed = carl.run("ls", "-A", folder, check=False)
+        assert (listed.returncode, listed.stdout) in ((0, ""), (2, "")), (folder, listed)
+    assert carl.run("git", "-C", "/course", "log", "--all", check=False).returncode != 0
+    assert carl.run("touch", "/course/source/x", check=False).returncode != 0
+    found = carl.run("grep", "-rIl", "-D", "skip", SOLUTION_MARK, "/course", "/home", "/srv", "/tmp", "/etc", "/run",
+                     check=False)
+    assert found.stdout == "", found.stdout
+    # On the host, what runs as his uid (the workspace copier) cannot read them either.
+    repo = stack.data / "courses" / SOURCES / "repo"
+    for path in (repo / "source" / "ps2" / "ps2.ipynb", repo / ".git" / "HEAD"):
+        peek = subprocess.run(["cat", str(path)], user=carl.uid, group=carl.uid, extra_groups=[],
+                              capture_output=True)
+        assert peek.returncode != 0 and b"Permission denied" in peek.stderr, path
+
+    # Links into the sources, directly or through a link of the repository, are unknown notebooks.
+    for notebook in ("source/ps2/ps2", "source/ps2/ps2.ipynb", "peek/ps2"):
+        r = requests.get(f"{stack.url}/notebookLazyCopy/{SOURCES}/{notebook}/carl", headers=REFERER,
+                         allow_redirects=False, timeout=60)
+        assert r.status_code == 404 and "Unknown notebook" in r.text, notebook
+    workspace = stack.data / "workspaces" / SOURCES / "carl"
+    assert sorted(p.name for p in workspace.rglob("*.ipynb")) == ["intro.ipynb"]
+    # Classroom mode would clone the history: refused with a page that says why, creating nothing.
+    r = requests.get(f"{stack.url}/notebookGitRepo/{SOURCES}/intro/dora", headers=REFERER,
+                     allow_redirects=False, timeout=60)
+    assert r.status_code == 409 and "keeps nbgrader" in r.text, r.text[:500]
+    assert not (stack.data / "workspaces" / SOURCES / "dora").exists()
+    assert f"{SOURCES}-x-dora" not in stack.podman_names()
+    # The classroom's pages, the other door, say the same.
+    erin = classroom.session_for(stack, "erin", classroom.register(
+        stack, SOURCES, [("erin", "Erin", "erin@example.org", "")])["erin"])
+    for page in ("open/source/ps2/ps2", "nb/source/ps2/ps2", "open/peek/ps2"):
+        r = erin.get(f"{stack.url}/course/{SOURCES}/{page}", allow_redirects=False, timeout=60)
+        assert r.status_code == 404 and "Unknown notebook" in r.text, page
+    stack.nbh("course-classroom", SOURCES, "--mode", "git")
+    for page in ("open/intro", "nb/intro"):
+        r = erin.get(f"{stack.url}/course/{SOURCES}/{page}", allow_redirects=False, timeout=60)
+        assert r.status_code == 409 and "keeps nbgrader" in r.text, (page, r.status_code)
+    stack.nbh("course-classroom", SOURCES, "--mode", "copy")
+    assert not (stack.data / "workspaces" / SOURCES / "erin").exists()
+
+    # The instructors have them, imported into their course directory, and release from them.
+    r = login(stack, "grader").get(f"{stack.url}/instructor/{SOURCES}/", allow_redirects=False, timeout=300)
+    assert r.status_code == 302, r.text
+    instructors = Box(stack, f"_instructors-{SOURCES}", SOURCES)
+    assert SOLUTION_MARK in instructors.run("cat", f"{SOURCES}/source/ps2/ps2.ipynb").stdout
+    instructors.nbgrader("generate_assignment", "ps2")
+    instructors.nbgrader("release_assignment", "ps2")
+    carl.nbgrader("fetch_assignment", "ps2")
+    assert SOLUTION_MARK not in carl.run("cat", "ps2/ps2.ipynb").stdout
+
+
 def test_turning_nbgrader_off_keeps_data_and_delete_archives_it(stack, course, teacher):
     stack.nbh("course-nbgrader", COURSE, "off", "--force")
     assert stack.podman_names() == [] or not any(n.startswith(f"{COURSE}-x-") for n in stack.podman_names())
@@ -305,9 +478,33 @@ def test_turning_nbgrader_off_keeps_data_and_delete_archives_it(stack, course, t
     off = login(stack, "grader").get(f"{stack.url}/instructor/{COURSE}/", timeout=30)
     assert off.status_code == 404
 
-    stack.nbh("course-delete", COURSE, "--force")
-    archived = list((stack.data / "archive").glob(f"{COURSE}-*"))
-    assert len(archived) == 1
-    assert (archived[0] / "exchange" / "outbound" / "ps1").is_dir()
-    assert (archived[0] / "nbgrader" / "gradebook.db").is_file()
-    assert not (stack.data / "exchange" / COURSE).exists()
+    # What a student planted in their workspace; the archive is on another filesystem, so
+    # course-delete copies instead of renaming, and must follow none of it.
+    workspace = stack.data / "workspaces" / COURSE / "alice"
+    (workspace / "etc").symlink_to("/etc")
+    (workspace / "ps1" / "shadow").symlink_to("/etc/shadow")
+    os.mkfifo(workspace / "ps1" / "pipe")
+    for planted in ("etc", "ps1/shadow", "ps1/pipe"):
+        os.lchown(workspace / planted, uid_of(stack, "alice"), uid_of(stack, "alice"))
+    archive_root = stack.data / "archive"
+    archive_root.mkdir(mode=0o700, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", str(archive_root)], check=True)
+    try:
+        deleted = stack.nbh("course-delete", COURSE, "--force").stdout
+        assert "1 special file(s) not archived: alice/ps1/pipe" in deleted, deleted
+        archived = list(archive_root.glob(f"{COURSE}-*"))
+        assert len(archived) == 1
+        assert (archived[0] / "exchange" / "outbound" / "ps1").is_dir()
+        assert (archived[0] / "nbgrader" / "gradebook.db").is_file()
+        kept = archived[0] / "workspaces" / "alice"
+        assert os.readlink(kept / "etc") == "/etc" and os.readlink(kept / "ps1" / "shadow") == "/etc/shadow"
+        assert (kept / "ps1" / "ps1.ipynb").is_file() and not (kept / "ps1" / "pipe").exists()
+        assert (kept / "ps1" / "ps1.ipynb").stat().st_uid == uid_of(stack, "alice")
+        assert not (stack.data / "exchange" / COURSE).exists()
+        assert not workspace.exists()
+    finally:
+        subprocess.run(["umount", "--lazy", str(archive_root)], check=True)
+
+
+def uid_of(stack, student: str) -> int:
+    return stack.query("SELECT uid FROM workspaces_student WHERE name = ?", student)[0][0]

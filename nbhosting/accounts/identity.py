@@ -78,3 +78,24 @@ def course_role(user: AbstractBaseUser | AnonymousUser, course: Course) -> str |
 def is_enrolled_staff(user: AbstractBaseUser | AnonymousUser, course: Course) -> bool:
     """An instructor or TA of the course by enrollment (an LMS role, a roster), not by the staff field."""
     return course_role(user, course) in (Role.TA, Role.INSTRUCTOR)
+
+
+def user_for_external(identity: ExternalIdentity) -> User:
+    """The Django user of an LMS identity that needs the dashboard or the grading server (an
+    instructor or TA launched from the LMS): made at the first need, with no usable password (they
+    never log in here with one), and linked to the identity for good."""
+    if identity.user_id is not None:
+        return identity.user  # type: ignore[return-value]
+    base = identity.student.name
+    username, n = base, 1
+    while User.objects.filter(username=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    first, _, last = identity.name.partition(" ")
+    user = User(username=username, email=identity.email, first_name=first[:150], last_name=last[:150])
+    user.set_unusable_password()
+    user.save()
+    if not ExternalIdentity.objects.filter(pk=identity.pk, user__isnull=True).update(user=user):
+        user.delete()  # a concurrent launch linked its own first
+    identity.refresh_from_db()
+    return identity.user  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from nbhosting.classroom import progress, snapshots, tracks
 from nbhosting.classroom.models import Snapshot
 from nbhosting.containers.models import Container
+from nbhosting.exchange import sources
 from nbhosting.gateway.servers import find
 from nbhosting.names import InvalidName
 from nbhosting.workspaces import workspace
@@ -46,6 +47,8 @@ def reset(request: HttpRequest, secret: str) -> HttpResponse:
     if request.method == "POST":
         try:
             notebook = resolve(course.repo_dir, request.POST.get("path", ""))
+            if sources.hidden(course, notebook.source):  # nbgrader's solutions: as if absent
+                raise NotebookNotFound(notebook.source.name)
             notebook = as_in_course(notebook, course.repo_dir) if git_mode else notebook
             result = workspace.copy_notebook(course, student, notebook, reset=True)
             done = f"{notebook.target} is the course's version again" + (

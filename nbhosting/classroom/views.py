@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from nbhosting import opening
 from nbhosting.classroom import progress, tracks
 from nbhosting.classroom.access import Visit, classroom_view
+from nbhosting.exchange import sources
 from nbhosting.names import InvalidName
 from nbhosting.workspaces import workspace
 from nbhosting.workspaces.models import Sync, latest_sync
@@ -30,6 +31,8 @@ def message(request: HttpRequest, status: int, title: str, text: str) -> HttpRes
 def _notebook(visit: Visit, path: str) -> Notebook:
     """Raises InvalidName or NotebookNotFound."""
     notebook = resolve(visit.course.repo_dir, path)
+    if sources.hidden(visit.course, notebook.source):  # nbgrader's solutions: as if absent
+        raise NotebookNotFound(path)
     return as_in_course(notebook, visit.course.repo_dir) if visit.git else notebook
 
 
@@ -71,6 +74,8 @@ def notebook_page(request: HttpRequest, visit: Visit, path: str) -> HttpResponse
     if visit.git:
         try:
             opening.update_clone(visit.course, visit.student)
+        except opening.Conflict as exc:
+            return message(request, 409, "Classroom mode is not available", str(exc))
         except opening.NotStarted as exc:
             log.error("update of %s/%s failed: %s", visit.course.name, visit.student.name, exc)
             return message(request, 503, "Your notebooks could not be prepared",

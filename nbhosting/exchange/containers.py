@@ -1,11 +1,12 @@
 """What a container of an nbgrader course gets on top of a student's: the exchange, nbgrader's
-configuration, a passwd file that names its uid, and nbgrader's server extensions.
+configuration, a passwd file that names its uid, nbgrader's server extensions, and for a student
+the course's nbgrader sources hidden (nbhosting.exchange.sources).
 
 Every container of the course mounts only its own course's exchange folder, under a root that is
 a private 1777 tmpfs (nbgrader insists that the root be writable by all). nbgrader takes the
 student id from the OS user name, so the passwd file names the uid after the platform's student
-id. The instructors' container also resolves every student uid of the course (collect checks the
-owner of each submission), sees the accepted submissions as inbound, and holds the course directory.
+id. The instructors' container also names every student uid of the course, sees the accepted
+submissions (the exchange check's copies, theirs) as inbound, and holds the course directory.
 """
 import os
 from pathlib import Path
@@ -14,7 +15,7 @@ from nbhosting.containers import jupyter
 from nbhosting.containers.backend import Mount, Tmpfs
 from nbhosting.containers.spawn import Extras
 from nbhosting.courses.models import Course
-from nbhosting.exchange import layout
+from nbhosting.exchange import layout, sources
 from nbhosting.exchange.models import NbgraderCourse, nbgrader_of
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
@@ -55,6 +56,9 @@ def extras(course: Course, student: Student) -> Extras:
             Mount(layout.course_dir(course), course_dir_in_container(course)),
         ]
         _mount_point(ensure_workspace(course, student), course.name, student.uid)
+        sources.import_sources(course, owner)
+    else:
+        mounts += sources.hide(course)
     return Extras(
         mounts=mounts,
         tmpfs=[Tmpfs(EXCHANGE_ROOT)],
@@ -83,7 +87,11 @@ def config_text(nbgrader: NbgraderCourse, instructor: bool) -> str:
         # Collecting an accepted submission must never fail on the size check again.
         limit = max(nbgrader.size_limit_kb, NBGRADER_DEFAULT_DIR_KB)
         lines += [f"c.CourseDirectory.root = {course_dir_in_container(course)!r}",
-                  f"c.CourseDirectory.max_dir_size = {limit}"]
+                  f"c.CourseDirectory.max_dir_size = {limit}",
+                  # Accepted submissions are the platform's copies, owned by the instructors' uid:
+                  # the exchange check did the owner check, and collect takes the student id from
+                  # the folder's name, which the check vouched for.
+                  "c.ExchangeCollect.check_owner = False"]
     else:
         # nbgrader refuses a larger submission itself, before it copies anything to inbound; the
         # exchange check enforces the same limit on whatever bypasses this file.

@@ -5,8 +5,11 @@
         inbound/   3733                the students' drop box: write-only, sticky (nobody renames
                                        another's submission), never listable by students
         feedback/  0711                released feedback, named by hashes only the author can compute
-        accepted/  0700                what the exchange check let through: the instructors'
-                                       container sees it as inbound, so collect never sees the rest
+        accepted/  0700                what the exchange check let through, as copies that the
+                                       instructors' uid owns: the instructors' container sees it as
+                                       inbound, so collect never sees the rest
+    <data>/exchange/.checking/<course>/  root's, 0700: where the exchange check takes a submission
+                                       out of its author's reach before it looks at it again
     <data>/nbgrader/<course>/          the nbgrader course directory (source, release, submitted,
                                        autograded, feedback, gradebook.db), shared by all instructors
         quarantine/                    submissions the exchange check refused, with a .why file each
@@ -23,6 +26,7 @@ from django.conf import settings
 
 from nbhosting.courses.models import Course
 from nbhosting.folders import root_folder
+from nbhosting.trees import open_dir
 from nbhosting.workspaces.models import Student, get_or_create_account
 
 EXCHANGE_MODES = {"outbound": 0o755, "inbound": 0o3733, "feedback": 0o711, "accepted": 0o700}
@@ -53,10 +57,10 @@ def generated_dir(course: Course) -> Path:
     return settings.DATA_ROOT / "run" / "nbgrader" / course.name
 
 
-def open_dir(path: Path | str, dir_fd: int | None = None) -> int:
-    """A descriptor on a real folder; refuses a symlink, so that root never follows one that an
-    instructor (who owns these folders) planted."""
-    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+def staging_dir(course: Course) -> Path:
+    """On the exchange's filesystem (submissions are renamed in and out), but in no container.
+    Course names start with a letter or digit, so ".checking" is no course's folder."""
+    return settings.DATA_ROOT / "exchange" / ".checking" / course.name
 
 
 def _ensure(parent_fd: int, name: str, uid: int, mode: int) -> None:
@@ -76,7 +80,8 @@ def ensure(course: Course) -> Student:
     """Creates or repairs the course's folders and their modes; returns the instructors' identity."""
     owner = instructors(course)
     for path, mode in ((exchange_dir(course).parent, 0o755), (course_dir(course).parent, 0o711),
-                       (generated_dir(course), 0o755)):
+                       (generated_dir(course), 0o755), (staging_dir(course).parent, 0o700),
+                       (staging_dir(course), 0o700)):
         root_folder(path, mode)
     for parent, name, mode in ((exchange_dir(course).parent, course.name, 0o755),
                                (course_dir(course).parent, course.name, 0o700)):

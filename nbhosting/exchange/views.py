@@ -9,7 +9,7 @@ from nbhosting.accounts.identity import is_enrolled_staff
 from nbhosting.containers.lease import LeaseTimeout
 from nbhosting.containers.lifecycle import Ready, SpawnError, ensure_running
 from nbhosting.courses.models import Course
-from nbhosting.exchange import check, gradebook, layout
+from nbhosting.exchange import check, gradebook, layout, sources
 from nbhosting.exchange.models import NbgraderCourse
 from nbhosting.gateway.pages import error_page
 from nbhosting.names import InvalidName, validate_course
@@ -43,11 +43,17 @@ def workspace(request: HttpRequest, course: str) -> HttpResponse:
     return HttpResponseRedirect(ready.container.base_url + LANDING)
 
 
+def open_grading_server(nbgrader: NbgraderCourse) -> Ready:
+    """The course's grading server, ready; for the other doors to it (an LTI instructor launch)."""
+    return _open(nbgrader)
+
+
 def _open(nbgrader: NbgraderCourse) -> Ready:
     """Before the instructors look: vet the drop box, name every student's uid, start the server,
     and put every student who opened the course in the gradebook."""
     course: Course = nbgrader.course
     identity = layout.ensure(course)
+    sources.import_sources(course, identity)  # a pull may have brought them since the server started
     check.run(nbgrader)
     ready = ensure_running(course, identity)
     try:

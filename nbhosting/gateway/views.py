@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from nbhosting import opening
 from nbhosting.courses.models import Course
+from nbhosting.exchange import sources
 from nbhosting.gateway import launch
 from nbhosting.gateway.pages import error_page, framable
 from nbhosting.names import (
@@ -45,10 +46,18 @@ def _open(request: HttpRequest, course_name: str, path: str, student_name: str, 
     try:
         launch.check(request, course, path, student_name)
         notebook = resolve(course.repo_dir, path)
+        if sources.hidden(course, notebook.source):  # nbgrader's solutions: as if absent
+            raise NotebookNotFound(path)
     except launch.LaunchRefused as exc:
         return error_page(request, 403, "Link refused", str(exc))
     except NotebookNotFound:
         return error_page(request, 404, "Unknown notebook", f"{course_name} has no notebook {path}.")
+    if git_mode and sources.refuses_clone(course):
+        return error_page(
+            request, 409, "Classroom mode is not available for this course",
+            f"{course_name} keeps nbgrader's sources (with their solutions) in its repository, and a "
+            "clone would carry them. Open its notebooks one by one from your course's links instead.",
+        )
     try:
         student = get_or_create_student(student_name)
         reset = not git_mode and request.GET.get("forcecopy", "").lower() in TRUTHY

@@ -1,9 +1,11 @@
-import shutil
+import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from nbhosting import trees
 from nbhosting.cli import NbhCommand, find_course
 from nbhosting.containers import lifecycle
 from nbhosting.exchange import layout
@@ -27,9 +29,18 @@ class Command(NbhCommand):
         archive.mkdir(parents=True)
         archive.parent.chmod(0o700)
         folders = (("course", course.repo_dir.parent), ("workspaces", course.workspaces_dir),
-                   ("exchange", layout.exchange_dir(course)), ("nbgrader", layout.course_dir(course)))
+                   ("exchange", layout.exchange_dir(course)), ("nbgrader", layout.course_dir(course)),
+                   ("exchange-checking", layout.staging_dir(course)))
         for kept_as, folder in folders:
-            if folder.exists():
-                shutil.move(folder, archive / kept_as)
+            if os.path.lexists(folder):
+                self.archive(folder, archive, kept_as)
         course.delete()
         self.stdout.write(f"course {name} deleted; its files are in {archive}")
+
+    def archive(self, folder: Path, archive: Path, kept_as: str) -> None:
+        """A rename; across filesystems, a copy that follows no symlink that students or
+        instructors made (they stay links), and leaves out FIFOs, sockets and devices."""
+        skipped = trees.move(folder.parent, folder.name, archive, kept_as).skipped
+        if skipped:
+            shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+            self.stdout.write(f"{kept_as}: {len(skipped)} special file(s) not archived: {shown}")

@@ -4,7 +4,7 @@ from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import BackendError
-from nbhosting.exchange import layout
+from nbhosting.exchange import layout, sources
 from nbhosting.exchange.admin_ops import ContainersRunning, recreate_containers
 from nbhosting.exchange.containers import write_config
 from nbhosting.exchange.management.commands._course import get_course
@@ -47,9 +47,15 @@ class Command(NbhCommand):
             nbgrader.enabled = state == "on"
         nbgrader.save()
         if nbgrader.enabled:
-            layout.ensure(course)
+            owner = layout.ensure(course)
             for instructor in (False, True):  # in place: running containers see a new limit at once
                 write_config(nbgrader, instructor)
+            sources.hide(course)  # root's only from now on, before any container is recreated
+            if sources.import_sources(course, owner):
+                self.stdout.write(f"{course.name}: the repository's source/ copied to the instructors' "
+                                  "course directory")
+        elif changed:
+            sources.release(course)
         self.stdout.write(
             f"{course.name}: nbgrader {'on' if nbgrader.enabled else 'off'}, submissions up to "
             f"{nbgrader.size_limit_kb} kB, instructors: "

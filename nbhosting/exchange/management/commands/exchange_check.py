@@ -6,6 +6,7 @@ from nbhosting.cli import NbhCommand
 from nbhosting.exchange import check
 from nbhosting.exchange.management.commands._course import get_nbgrader
 from nbhosting.exchange.models import NbgraderCourse
+from nbhosting.lti import autopush
 
 
 class Command(NbhCommand):
@@ -27,6 +28,8 @@ class Command(NbhCommand):
                     if not every:
                         raise
                     self.stderr.write(str(exc))  # the loop goes on for the other courses
+                if every:  # scores of a new autograde go to the LMS, in a process of their own
+                    autopush.after_grading(nbgrader.course)
             if not every:
                 return
             time.sleep(every)

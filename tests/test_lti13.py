@@ -1,0 +1,249 @@
+"""LTI 1.3 launches from a real platform implementation (the `lti1p3platform` package, run as a
+test LMS on 127.0.0.2), end to end: Chromium with third-party cookies blocked, the tool in the LMS
+page's iframe, the notebook rendered and a cell run; and every refusal, over HTTP."""
+import base64
+import json
+import secrets
+
+import jwt
+import pytest
+import requests
+
+from tests.browser import ARTIFACTS, chromium
+from tests.helpers import SERVER_URL, follow_progress
+from tests.lti_platform import DEPLOYMENT_CLAIM, INSTRUCTOR, LEARNER, LaunchSpec, LmsSite, rsa_pair
+from tests.stack import make_repo
+
+
+@pytest.fixture(scope="module")
+def lti_course(stack, demo_repo):
+    return stack.course("ltidemo", demo_repo)
+
+
+@pytest.fixture(scope="module")
+def other_course(stack, tmp_path_factory):
+    return stack.course("ltiother", make_repo(tmp_path_factory.mktemp("other") / "repo"))
+
+
+@pytest.fixture(scope="module")
+def lms(stack, lti_course, other_course):
+    """A registered LMS, allowed to open `ltidemo` only."""
+    platform = LmsSite(stack.url)
+    stack.nbh(*platform.add_args(lti_course))
+    yield platform
+    platform.stop()
+
+ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
+INSTITUTION_FACULTY = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Faculty"
+SYSTEM_ADMIN = "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator"
+
+
+def counts(stack) -> dict[str, int]:
+    """Rows that a launch creates: a refused one must create none."""
+    tables = ["workspaces_student", "accounts_externalidentity", "accounts_enrollment", "containers_container",
+              "lti_context", "lti_member", "auth_user"]
+    return {t: stack.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables}
+
+
+def run_a_cell(tab, frame) -> str:
+    frame.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+    frame.wait_for_function("() => (document.querySelector('.jp-Toolbar-kernelName') || {}).innerText"
+                            "?.includes('Python 3')", timeout=120_000)
+    frame.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    frame.click(".jp-CodeCell .jp-InputArea-editor")
+    tab.keyboard.press("Shift+Enter")
+    frame.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-CodeCell .jp-OutputArea-output')]"
+        ".some(e => e.innerText.includes('uid'))", timeout=60_000)
+    return " ".join(e.inner_text() for e in frame.query_selector_all(".jp-CodeCell .jp-OutputArea-output"))
+
+
+@pytest.mark.parametrize("storage", [False, True], ids=["state-fallback", "client-side-storage"])
+def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, storage):
+    user = f"lms-user-{'s' if storage else 'f'}"
+    hint = lms.place(LaunchSpec(user, LEARNER, {"course": lti_course, "notebook": "intro"},
+                                name="Ada Lovelace", email="ada@example.org"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium(block_third_party_cookies=True) as browser:
+        tab = browser.new_page()
+        tab.goto(lms.page_url(hint, storage=storage))
+        frame = tab.wait_for_selector("iframe#tool").content_frame()
+        try:
+            frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=180_000)
+        except Exception:
+            (ARTIFACTS / "lti13-launch-failure.txt").write_text(
+                f"{frame.url}\n{tab.evaluate('window.ltiMessages')}\n{frame.content()[:4000]}")
+            raise
+        # Third-party cookies really are blocked in the tool's frame.
+        assert frame.evaluate("document.cookie = 'probe=1; SameSite=None'; document.cookie") == ""
+        texts = run_a_cell(tab, frame)
+        tab.screenshot(path=str(ARTIFACTS / f"lti13-launch-{'storage' if storage else 'fallback'}.png"))
+        messages = tab.evaluate("window.ltiMessages")
+    assert "uid" in texts
+    # The client-side storage was used exactly when the platform offered it.
+    assert ("lti.put_data" in messages and "lti.get_data" in messages) == storage
+    # The student is the platform's subject, not the email; enrolled as a learner by the LMS.
+    rows = stack.query("SELECT s.name, e.role, e.source, i.email FROM accounts_externalidentity i "
+                       "JOIN workspaces_student s ON s.id = i.student_id "
+                       "JOIN accounts_enrollment e ON e.student_id = s.id WHERE i.subject = ? AND i.issuer = ?",
+                       user, lms.issuer)
+    assert len(rows) == 1
+    name, role, source, email = rows[0]
+    assert name.startswith("lti-") and "ada" not in name
+    assert (role, source, email) == ("learner", "lti", "ada@example.org")
+
+
+def launch(lms, session, spec: LaunchSpec, tamper=None):
+    return lms.launch(session, spec, tamper)
+
+
+def claims_of(id_token: str) -> dict:
+    payload = id_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def with_claims(form: dict, **changes) -> dict:
+    """The attacker's edit: new claims, the platform's signature kept."""
+    header, _, signature = form["id_token"].split(".")
+    body = base64.urlsafe_b64encode(json.dumps({**claims_of(form["id_token"]), **changes}).encode())
+    return {**form, "id_token": f"{header}.{body.decode().rstrip('=')}.{signature}"}
+
+
+def signed_by_another_key(form: dict) -> dict:
+    """An attacker's own key, under the header (kid) of the platform's."""
+    private, _ = rsa_pair()
+    header = jwt.get_unverified_header(form["id_token"])
+    token = jwt.encode({**claims_of(form["id_token"]), "sub": "someone-else"}, private, algorithm="RS256",
+                       headers={"kid": header["kid"]})
+    return {**form, "id_token": token}
+
+
+def learner_spec(course: str, **fields) -> LaunchSpec:
+    return LaunchSpec(f"user-{secrets.token_hex(3)}", LEARNER, {"course": course, "notebook": "intro"}, **fields)
+
+
+def test_a_launch_over_http_opens_the_notebook_and_enrolls(stack, lms, lti_course):
+    response, _, _ = launch(lms, requests.Session(), learner_spec(lti_course))
+    assert response.status_code == 302, response.text[:2000]
+    response = follow_progress(stack, response)  # a cold start may answer with the progress page first
+    assert response.status_code == 302 and SERVER_URL.match(response.headers["Location"])
+
+
+REFUSALS = {
+    "forged-claims": dict(tamper=lambda f: with_claims(f, **{ROLES: INSTRUCTOR})),
+    "forged-signature": dict(tamper=signed_by_another_key),
+    "expired": dict(expires_in=-120),
+    "wrong-audience": dict(extra_claims={"aud": "another-tool", "azp": "another-tool"}),
+    "wrong-azp": dict(extra_claims={"azp": "another-tool"}),
+    "unknown-deployment": dict(extra_claims={DEPLOYMENT_CLAIM: "deployment-unknown"}),
+    "unknown-state": dict(tamper=lambda f: {**f, "state": "state-" + secrets.token_urlsafe(24) + ".00"}),
+    "no-state": dict(tamper=lambda f: {"id_token": f["id_token"]}),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=list(REFUSALS))
+def test_refused_launches_create_nothing(stack, lms, lti_course, case):
+    options = dict(REFUSALS[case])
+    tamper = options.pop("tamper", None)
+    before = counts(stack)
+    response, _, _ = launch(lms, requests.Session(), learner_spec(lti_course, **options), tamper)
+    assert response.status_code == 403, response.text[:500]
+    assert "LTI launch refused" in response.text
+    assert counts(stack) == before
+
+
+def test_a_replayed_launch_is_refused(stack, lms, lti_course):
+    session = requests.Session()
+    first, action, form = launch(lms, session, learner_spec(lti_course))
+    assert first.status_code == 302
+    before = counts(stack)
+    again = session.post(action, data=form, allow_redirects=False, timeout=60)
+    assert again.status_code == 403 and "already used" in again.text
+    assert counts(stack) == before
+
+
+def test_a_state_from_another_login_is_refused(stack, lms, lti_course):
+    """The state is bound to the nonce: one login's state with another login's id_token fails."""
+    session = requests.Session()
+    action, first = lms.launch_form(session, lms.place(learner_spec(lti_course)))
+    _, second = lms.launch_form(session, lms.place(learner_spec(lti_course)))
+    before = counts(stack)
+    response = session.post(action, data={"id_token": first["id_token"], "state": second["state"]}, timeout=60)
+    assert response.status_code == 403 and "nonce" in response.text
+    assert counts(stack) == before
+
+
+@pytest.mark.parametrize("custom", [{"course": "ltiother", "notebook": "intro"},
+                                    {"course": "nosuchcourse", "notebook": "intro"}], ids=["unmapped", "unknown"])
+def test_a_course_the_platform_is_not_mapped_to_is_refused(stack, lms, other_course, custom):
+    before = counts(stack)
+    spec = LaunchSpec(f"user-{secrets.token_hex(3)}", INSTRUCTOR, custom)
+    response, _, _ = launch(lms, requests.Session(), spec)
+    assert response.status_code == 403 and "not allowed to open the course" in response.text
+    assert counts(stack) == before
+
+
+@pytest.mark.parametrize("roles", [
+    LEARNER,
+    LEARNER + INSTRUCTOR,  # a Learner never is staff, whatever else the token claims
+    [INSTITUTION_FACULTY, SYSTEM_ADMIN],  # institution and system roles say nothing of this course
+], ids=["learner", "learner-and-instructor", "institution-roles"])
+def test_a_learner_asking_for_instructor_pages_is_refused(stack, lms, lti_course, roles):
+    before = counts(stack)
+    spec = LaunchSpec(f"user-{secrets.token_hex(3)}", roles, {"course": lti_course, "mode": "instructor"})
+    session = requests.Session()
+    response, _, _ = launch(lms, session, spec)
+    assert response.status_code == 403 and "Instructors only" in response.text
+    assert counts(stack) == before
+    # Nor did the refused launch log anyone in.
+    for page in (f"/staff/course/{lti_course}/", f"/instructor/{lti_course}/"):
+        answer = session.get(stack.url + page, allow_redirects=False, timeout=60)
+        assert answer.status_code == 302 and "login" in answer.headers["Location"]
+
+
+def test_an_lms_instructor_manages_the_course(stack, lms, lti_course):
+    user = f"teacher-{secrets.token_hex(3)}"
+    session = requests.Session()
+    response, _, _ = launch(lms, session, LaunchSpec(user, INSTRUCTOR, {"course": lti_course, "mode": "instructor"},
+                                                     name="Grace Hopper"))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/staff/course/{lti_course}/")
+    page = session.get(stack.url + response.headers["Location"], timeout=60)
+    assert page.status_code == 200 and lti_course in page.text
+    rows = stack.query("SELECT e.role, u.username, u.password FROM accounts_externalidentity i "
+                       "JOIN accounts_enrollment e ON e.student_id = i.student_id "
+                       "JOIN auth_user u ON u.id = i.user_id WHERE i.subject = ?", user)
+    assert len(rows) == 1 and rows[0][0] == "instructor"
+    assert rows[0][2].startswith("!")  # no usable password
+
+
+def test_deep_linking_round_trip(stack, lms, lti_course):
+    """The teacher picks a notebook in our picker, inside the LMS's iframe; the LMS validates our
+    signed answer and keeps the link; a student's launch of that link opens the notebook."""
+    hint = lms.place(LaunchSpec("teacher-dl", INSTRUCTOR, {}, deep_link=True))
+    with chromium(block_third_party_cookies=True) as browser:
+        tab = browser.new_page()
+        tab.goto(lms.page_url(hint))
+        frame = tab.wait_for_selector("iframe#tool").content_frame()
+        frame.wait_for_selector("#picker", timeout=120_000)
+        frame.check(f"input[name=notebook][value='w1/1.2-intro.ipynb'][data-course='{lti_course}']")
+        frame.click("#add")
+        frame.wait_for_selector("#added", timeout=60_000)
+        tab.screenshot(path=str(ARTIFACTS / "lti13-deep-linking.png"))
+    assert len(lms.deep_links) == 1
+    item = lms.deep_links[0]
+    assert item["type"] == "ltiResourceLink" and item["url"] == f"{stack.url}/lti/launch/"
+    assert item["custom"] == {"course": lti_course, "notebook": "w1/1.2-intro.ipynb", "mode": "mooc"}
+    response, _, _ = launch(lms, requests.Session(), LaunchSpec("student-dl", LEARNER, item["custom"]))
+    response = follow_progress(stack, response)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/notebooks/w1/1.2-intro.ipynb")
+
+
+def test_deep_linking_is_for_instructors_and_its_choice_is_signed(stack, lms, lti_course):
+    before = counts(stack)
+    response, _, _ = launch(lms, requests.Session(), LaunchSpec("learner-dl", LEARNER, {}, deep_link=True))
+    assert response.status_code == 403 and "Instructors only" in response.text
+    forged = requests.post(f"{stack.url}/lti/deep-link/", timeout=60, data={
+        "token": "forged", "course": lti_course, "notebook": "intro", "mode": "mooc"})
+    assert forged.status_code == 400
+    assert counts(stack) == before

@@ -1,0 +1,136 @@
+"""LTI pieces that need no stack: which roles make course staff, the OIDC state's rules, the tool
+key, and who may see the LTI staff pages."""
+import os
+import stat
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from pylti1p3.exception import LtiException
+
+from nbhosting.lti import keys, roles, state
+from nbhosting.lti.models import LaunchState, Platform
+
+M = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person"
+SYSTEM = "http://purl.imsglobal.org/vocab/lis/v2/system/person"
+
+
+@pytest.mark.parametrize("claimed, role", [
+    ([f"{M}#Instructor"], "instructor"),
+    ([f"{M}#Instructor", f"{M}/Instructor#TeachingAssistant"], "ta"),
+    ([f"{M}#Learner", f"{M}#Instructor"], "learner"),  # a Learner never is staff
+    ([f"{M}/Learner#NonCreditLearner", f"{M}#Instructor"], "learner"),
+    ([f"{INSTITUTION}#Faculty", f"{INSTITUTION}#Instructor", f"{SYSTEM}#Administrator"], "learner"),
+    (["Instructor"], "learner"),  # short names are not membership roles of this context
+    ([f"{M}#Administrator", f"{M}#ContentDeveloper"], "learner"),
+    ([], "learner"),
+    (None, "learner"),
+])
+def test_only_membership_instructor_roles_make_staff(claimed, role):
+    assert roles.course_role(claimed) == role
+
+
+@pytest.mark.parametrize("claimed, role", [
+    ("Instructor", "instructor"), ("urn:lti:role:ims/lis/Instructor", "instructor"),
+    ("Instructor,Learner", "learner"), ("TeachingAssistant", "ta"),
+    ("urn:lti:instrole:ims/lis/Faculty,urn:lti:instrole:ims/lis/Administrator", "learner"), ("", "learner"),
+])
+def test_lti11_roles(claimed, role):
+    assert roles.lti11_course_role(claimed) == role
+
+
+@pytest.fixture
+def platform(db):
+    return Platform.objects.create(issuer="https://lms.example.org", client_id="c", auth_login_url="https://a/",
+                                   auth_token_url="https://t/", key_set_url="https://k/")
+
+
+def login(platform, storage_target: str = "") -> tuple[str, str, str | None]:
+    nonce = state.new_nonce()
+    key, bound = state.new_state(nonce)
+    secret = state.save(key, platform, nonce, storage_target)
+    return state.PREFIX + bound, nonce, secret
+
+
+def test_a_state_is_bound_to_its_nonce_and_used_once(platform):
+    given, nonce, _ = login(platform)
+    row = state.pending(given)
+    with pytest.raises(LtiException, match="nonce"):
+        state.check(row, given, state.new_nonce(), None)
+    forged = given[:-4] + ("0000" if not given.endswith("0000") else "1111")
+    with pytest.raises(LtiException, match="nonce"):
+        state.check(row, forged, nonce, None)
+    state.check(row, given, nonce, None)
+    state.consume(row)
+    with pytest.raises(LtiException, match="already used"):
+        state.consume(row)
+    with pytest.raises(LtiException, match="unknown, expired or already used"):
+        state.pending(given)
+
+
+def test_an_old_state_is_refused(platform):
+    given, _, _ = login(platform)
+    LaunchState.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(LtiException, match="expired"):
+        state.pending(given)
+
+
+def test_client_side_storage_binds_the_launch_to_the_browser(platform):
+    given, nonce, secret = login(platform, "_parent")
+    row = state.pending(given)
+    assert secret and row.storage_target == "_parent" and secret not in row.storage_digest
+    for wrong in (None, "", secret + "x"):
+        with pytest.raises(LtiException, match="did not start this launch"):
+            state.check(row, given, nonce, wrong)
+    state.check(row, given, nonce, secret)
+
+
+def test_the_tool_key_is_made_once_and_private(site):
+    first = keys.jwks()
+    path = keys.key_path()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    keys._load.cache_clear()
+    assert keys.jwks() == first and "d" not in first["keys"][0]  # the public part only
+
+
+@pytest.mark.django_db
+def test_lti_staff_pages_keep_their_access_rules(courses, alice, bob, admin):
+    anonymous = Client()
+    assert anonymous.get("/lti/staff/")["Location"].startswith("/staff/login/")
+    assert anonymous.get("/lti/staff/course/physics/grades/")["Location"].startswith("/staff/login/")
+    teacher = Client()
+    teacher.force_login(alice)
+    assert teacher.get("/lti/staff/").status_code == 403  # registrations: site admins only
+    assert teacher.get("/lti/staff/course/physics/grades/").status_code == 200
+    assert teacher.get("/lti/staff/course/history/grades/").status_code == 403
+    assert teacher.get("/lti/staff/course/physics/grades/push/").status_code == 405
+    root = Client()
+    root.force_login(admin)
+    page = root.get("/lti/staff/")
+    assert page.status_code == 200 and b"/lti/jwks/" in page.content and b"/lti/login/" in page.content
+
+
+@pytest.mark.django_db
+def test_platform_commands(courses, capsys):
+    from django.core.management import CommandError, call_command
+    add = ["lti_platform_add", "https://moodle.example.org", "client-1", "--deployment", "1", "--deployment", "2",
+           "--auth-url", "https://moodle.example.org/mod/lti/auth.php",
+           "--token-url", "https://moodle.example.org/mod/lti/token.php",
+           "--jwks-url", "https://moodle.example.org/mod/lti/certs.php", "--course", "physics"]
+    call_command(*add)
+    assert "OIDC login initiation URL: /lti/login/" in capsys.readouterr().out
+    call_command("lti_platform_list", "--json")
+    listed = capsys.readouterr().out
+    assert '"deployments": [\n      "1",\n      "2"\n    ]' in listed and '"physics"' in listed
+    for bad, message in [(["--course", "nosuch"], "no course named nosuch"),
+                         (["--auth-url", "javascript:alert(1)"], r"not an http\(s\) URL")]:
+        with pytest.raises(CommandError, match=message):
+            call_command(*add, *bad)
+    call_command("lti_platform_remove", "https://moodle.example.org", "client-1", "--deployment", "2")
+    assert list(Platform.objects.get().deployments.values_list("deployment_id", flat=True)) == ["1"]
+    call_command("lti_platform_remove", "https://moodle.example.org", "client-1")
+    assert not Platform.objects.exists()
+    with pytest.raises(CommandError, match="no registration"):
+        call_command("lti_platform_remove", "https://moodle.example.org", "client-1")
