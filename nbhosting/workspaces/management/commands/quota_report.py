@@ -2,8 +2,7 @@ import os
 
 from django.core.management.base import CommandError
 
-from nbhosting.cli import NbhCommand
-from nbhosting.courses.models import Course
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.sizes import format_size
 from nbhosting.workspaces import quota
 
@@ -15,9 +14,7 @@ class Command(NbhCommand):
         parser.add_argument("name")
 
     def handle(self, name, **options):
-        course = Course.objects.filter(name=name).first()
-        if course is None:
-            raise CommandError(f"no course named {name}")
+        course = find_course(name)
         try:
             disk = quota.driver()
             found = quota.usage(course)
