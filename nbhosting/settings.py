@@ -171,6 +171,9 @@ NBH_PIDS = int(os.environ.get("NBH_PIDS", "512"))
 NBH_TMP_SIZE = os.environ.get("NBH_TMP_SIZE", "256m")
 # What podman keeps of a container's output on the host's disk (the log starts over past it).
 NBH_LOG_SIZE = os.environ.get("NBH_LOG_SIZE", "5m")
+# The size of each server's socket folder, a tmpfs the student can write to (Jupyter's socket
+# needs none of it): what a student puts there is bounded by it.
+NBH_SOCKET_FOLDER_SIZE = os.environ.get("NBH_SOCKET_FOLDER_SIZE", "1m")
 # podman's default seccomp profile, which the students' containers get with a few ioctls less.
 NBH_SECCOMP_BASE = os.environ.get("NBH_SECCOMP_BASE", "/usr/share/containers/seccomp.json")
 # Disk quota of a student's workspace in a course (a course may set its own); 0 or none: unlimited.

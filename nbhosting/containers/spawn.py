@@ -27,6 +27,9 @@ from nbhosting.workspaces.workspace import COURSE_MOUNT
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
 
 log = logging.getLogger(__name__)
+# Which host folders a container mounts; a stopped container made with others is made anew.
+FILES_LABEL = "nbhosting.files"
+FILES_LAYOUT = "2"
 State = Container.State
 
 
@@ -81,7 +84,7 @@ def labels_of_course(course: str) -> dict[str, str]:
 
 
 def labels(course: Course, student: Student) -> dict[str, str]:
-    return {**labels_of_course(course.name), "nbhosting.student": student.name}
+    return {**labels_of_course(course.name), "nbhosting.student": student.name, FILES_LABEL: FILES_LAYOUT}
 
 
 def spec(record: Container) -> ContainerSpec:
@@ -163,11 +166,13 @@ def _launch(record: Container, backend: Backend, image: str) -> None:
     info = backend.status(record.name)
     if info is not None and info.state.up:
         return  # running but not answering yet: it may be starting; wait for it
-    if info is not None and info.image_id == image and info.state != ServerState.LOST:
+    if (info is not None and info.image_id == image and info.state != ServerState.LOST
+            and info.labels.get(FILES_LABEL) == FILES_LAYOUT):
         backend.prepare(record)
         backend.start(record.name)
         return
-    # Absent, lost, or stopped on an outdated image: a new container picks up the course's image.
+    # Absent, lost, stopped on an outdated image, or made by an older version with other mounts:
+    # a new container picks up the course's image and today's mounts.
     if info is not None:
         backend.remove(record.name)
     backend.prepare(record)
