@@ -10,7 +10,7 @@ from nbhosting.cli import NbhCommand
 from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import labels_of_course
 from nbhosting.courses.models import Course
-from nbhosting.exchange import layout
+from nbhosting.exchange import inbound, layout
 
 
 class Command(NbhCommand):
@@ -37,7 +37,8 @@ class Command(NbhCommand):
         archive.parent.chmod(0o700)
         folders = (("course", course.repo_dir.parent), ("workspaces", course.workspaces_dir),
                    ("exchange", layout.exchange_dir(course)), ("nbgrader", layout.course_dir(course)),
-                   ("exchange-checking", layout.staging_dir(course)))
+                   ("exchange-checking", layout.staging_dir(course)),
+                   ("exchange-boxes", inbound.boxes_dir(course)))
         for kept_as, folder in folders:
             if os.path.lexists(folder):
                 self.archive(folder, archive, kept_as)
