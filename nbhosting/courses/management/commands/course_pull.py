@@ -3,6 +3,7 @@ from django.core.management.base import CommandError
 from nbhosting.cli import NbhCommand
 from nbhosting.courses import repo
 from nbhosting.courses.models import Course
+from nbhosting.exchange import sources
 
 
 class Command(NbhCommand):
@@ -16,7 +17,7 @@ class Command(NbhCommand):
         if course is None:
             raise CommandError(f"no course named {name}")
         try:
-            commit = repo.pull(course)
+            commit = sources.pull(course)
         except repo.RepoError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"course {name} at {commit[:12]}")
