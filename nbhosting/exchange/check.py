@@ -70,6 +70,7 @@ class Folders:
     staging: int
     quarantine: int  # where refused submissions go: the box's own, or the course's for the old box
     notes: int  # where the instructors read why (the course directory's quarantine/)
+    copies: int  # where copies are made, on accepted/'s filesystem (the old box's staging folder)
     student: str | None = None  # whose box; None: the old drop box shared by all
     share: int | None = None  # the box's exchange quota, in bytes: what its accepted copies may take
 
@@ -163,8 +164,9 @@ def _check(nbgrader: NbgraderCourse, owner: Student) -> list[Verdict]:
         exchange_fd = opened(layout.exchange_dir(course))
         accepted = opened("accepted", exchange_fd)
         notes = opened(layout.course_dir(course) / "quarantine")
+        copies = opened(layout.staging_dir(course))
         shared = Folders(inbound=opened("inbound", exchange_fd), accepted=accepted,
-                         staging=opened(layout.staging_dir(course)), quarantine=notes, notes=notes)
+                         staging=copies, quarantine=notes, notes=notes, copies=copies)
         verdicts += _check_box(course, shared, nbgrader.size_limit_bytes, uids, owner)
         for student in inbound.boxes(course):
             with ExitStack() as box_fds:
@@ -172,7 +174,7 @@ def _check(nbgrader: NbgraderCourse, owner: Student) -> list[Verdict]:
                 folders = Folders(inbound=opened(inbound.INBOUND, box, box_fds), accepted=accepted,
                                   staging=opened(inbound.CHECKING, box, box_fds),
                                   quarantine=opened(inbound.QUARANTINE, box, box_fds), notes=notes,
-                                  student=student, share=nbgrader.exchange_quota_bytes)
+                                  copies=copies, student=student, share=nbgrader.exchange_quota_bytes)
                 verdicts += _check_box(course, folders, nbgrader.size_limit_bytes, uids, owner)
     return verdicts
 
@@ -245,29 +247,42 @@ def _settle(folders: Folders, name: str, limit: int, uids: dict[str, int], owner
 
 
 def _accept(folders: Folders, box: int, name: str, uid: int, limit: int, owner: Student) -> str:
-    """Copies the staged submission and renames the copy into accepted/; '' once it is there."""
+    """Copies the staged submission and renames the copy into accepted/; '' once it is there. The
+    copy is made on accepted/'s own filesystem (a student's box is on the quota filesystem), in a
+    folder of its own that the next check's recovery discards if this one dies."""
     try:
         staged = layout.open_dir(name, box)
     except OSError as exc:
         if exc.errno in trees.SWAPPED:  # a symlink or a file took the folder's name after judge()
             return "changed while it was checked"
         raise
+    holder = secrets.token_hex(8)
     try:
-        os.mkdir(COPY, 0o700, dir_fd=box)
-        copy = layout.open_dir(COPY, box)
-        share_left = None
-        if folders.share is not None and folders.student is not None:
-            share_left = folders.share - accepted_bytes(folders.accepted, folders.student)
-        try:
-            reason = copy_problem(staged, copy, uid, owner, limit, share_left)
-        finally:
-            os.close(copy)
-    finally:
+        os.mkdir(holder, 0o700, dir_fd=folders.copies)
+        hold = layout.open_dir(holder, folders.copies)
+    except OSError:
         os.close(staged)
-    if not reason and not _free(folders.accepted, name):
-        reason = "has the name of a submission already accepted"
-    if not reason:
-        os.rename(COPY, name, src_dir_fd=box, dst_dir_fd=folders.accepted)
+        raise
+    try:
+        try:
+            os.mkdir(COPY, 0o700, dir_fd=hold)
+            copy = layout.open_dir(COPY, hold)
+            share_left = None
+            if folders.share is not None and folders.student is not None:
+                share_left = folders.share - accepted_bytes(folders.accepted, folders.student)
+            try:
+                reason = copy_problem(staged, copy, uid, owner, limit, share_left)
+            finally:
+                os.close(copy)
+        finally:
+            os.close(staged)
+        if not reason and not _free(folders.accepted, name):
+            reason = "has the name of a submission already accepted"
+        if not reason:
+            os.rename(COPY, name, src_dir_fd=hold, dst_dir_fd=folders.accepted)
+    finally:
+        os.close(hold)
+        _discard(folders.copies, holder)
     return reason
 
 
