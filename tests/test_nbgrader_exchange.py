@@ -576,7 +576,7 @@ FILL_INBOUND = "dd if=/dev/zero of={path} bs=1M count=40 conv=fsync 2>&1; echo e
 
 def test_a_student_cannot_fill_the_exchange(stack, students, teacher):
     """From inside Alice's container: 40 MB into the drop box, with a 5 MB exchange quota. Refused;
-    nbgrader submit then says why, and Bob still submits."""
+    nbgrader submit then says why, Bob still submits, and the check clears her box."""
     alice, bob = students
     applied = stack.nbh("course-nbgrader", COURSE, "--exchange-quota", "5m").stdout
     assert "exchange quota 5.0 MB per student, on 2 drop box(es)" in applied, applied
@@ -591,12 +591,22 @@ def test_a_student_cannot_fill_the_exchange(stack, students, teacher):
     bob.nbgrader("submit", "ps1")
     report = stack.nbh("exchange-check", COURSE).stdout
     assert re.search(rf"^{COURSE}: accepted bob\+ps1\+", report, re.MULTILINE), report
-    assert re.search(r"QUARANTINED filler: it not a folder", report), report
+    # Her filler is refused; in a box too full for even a rename, it is removed ...
+    assert "QUARANTINED filler: it not a folder (removed: alice's drop box is full)" in report, report
+    box = stack.data / "workspaces" / ".exchange" / COURSE / "alice"
+    assert not (box / "inbound" / "filler").exists()
+    subprocess.run(["sync", "-f", str(box)], check=True)  # btrfs counts the freed space at its commit
+    # ... and she can submit again.
+    alice.nbgrader("submit", "ps1")
+    assert re.search(rf"^{COURSE}: accepted alice\+ps1\+", stack.nbh("exchange-check", COURSE).stdout, re.M)
 
-    # Staff see who uses their share: Alice's box is full, and stays so with her junk quarantined in it.
+    # Staff see each box's usage: Alice fills hers again, and the report shows it full.
+    alice.run("sh", "-c", FILL_INBOUND.format(path=f"{EXCHANGE}/inbound/filler2"))
+    subprocess.run(["sync", "-f", str(box)], check=True)
     usage = stack.nbh("quota-report", COURSE).stdout
     assert "exchange drop boxes: quota 5.0 MB per student" in usage
-    alice_row = re.search(r"^alice\s+(\S+ \S+)\s+5\.0 MB\s+(\d+)%$", usage.split("exchange drop boxes")[1], re.M)
+    usage = usage.split("exchange drop boxes")[1]
+    alice_row = re.search(r"^alice\s+(\S+ \S+)\s+5\.0 MB\s+(\d+)%$", usage, re.M)
     assert alice_row and int(alice_row[2]) >= 90, usage
 
 

@@ -26,6 +26,7 @@ It runs as root on folders that students and instructors write, so it works thro
 opened without following symlinks, renames within one filesystem, and reads file contents only
 to copy them.
 """
+import errno
 import fcntl
 import logging
 import os
@@ -338,7 +339,8 @@ def _free(dir_fd: int, name: str) -> bool:
 def _quarantine(folders: Folders, from_fd: int, name: str, reason: str, owner: Student) -> str:
     """Moves the entry to the box's quarantine, with a note for the instructors that says why;
     its top folder becomes theirs, so that its author can no longer add to it through a descriptor
-    they kept. Past MAX_QUARANTINED in a student's box, the entry is removed instead. Returns the
+    they kept. Past MAX_QUARANTINED in a student's box, or when the box is too full for the rename,
+    the entry is removed instead. Returns the
     reason, as the instructors read it."""
     if folders.student is not None and len(os.listdir(folders.quarantine)) >= MAX_QUARANTINED:
         _discard(from_fd, name)
@@ -347,7 +349,14 @@ def _quarantine(folders: Folders, from_fd: int, name: str, reason: str, owner: S
     while (not _free(folders.quarantine, target) or not _free(folders.notes, target + ".why")
            or not _free(folders.quarantine, target + ".why")):
         target = f"{name}.{time.time_ns()}"
-    os.rename(name, target, src_dir_fd=from_fd, dst_dir_fd=folders.quarantine)
+    try:
+        os.rename(name, target, src_dir_fd=from_fd, dst_dir_fd=folders.quarantine)
+    except OSError as exc:
+        if exc.errno != errno.EDQUOT:
+            raise
+        # A box at its quota has no room even for a rename's bookkeeping: what it refused goes.
+        _discard(from_fd, name)
+        return f"{reason} (removed: {folders.student}'s drop box is full)"
     try:
         fd = layout.open_dir(target, folders.quarantine)
     except OSError:
