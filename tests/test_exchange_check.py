@@ -236,7 +236,8 @@ def test_each_student_drops_in_a_box_of_their_own(course):
     notes = layout.course_dir(course.course) / "quarantine"
     assert names(notes) == {f"{spoof}.why", f"{planted}.why"}
     assert "in ben's share" in (notes / f"{spoof}.why").read_text()
-    modes = {name: oct(os.stat(boxes / "ann" / name).st_mode & 0o7777) for name in ("inbound", "checking", "quarantine")}
+    modes = {name: oct(os.stat(boxes / "ann" / name).st_mode & 0o7777)
+             for name in ("inbound", "checking", "quarantine")}
     assert modes == {"inbound": "0o3733", "checking": "0o700", "quarantine": "0o700"}
     assert oct(boxes.stat().st_mode & 0o777) == "0o700"
 
@@ -264,10 +265,13 @@ def test_accepted_copies_take_at_most_the_students_exchange_quota(course):
 
 def test_refused_submissions_past_the_cap_are_removed(course, monkeypatch):
     monkeypatch.setattr(check, "MAX_QUARANTINED", 2)
-    ann, ben = get_or_create_student("ann"), get_or_create_student("ben")
+    get_or_create_student("ann")  # whom the spoofs name
+    ben = get_or_create_student("ben")
     spoofs = [submission(course, f"ann+ps1+{TS}+{n:04}", ben.uid, box=ben) for n in range(3)]
+    (inbound.boxes_dir(course.course) / "ben" / "inbound" / "zz-not-a-folder").write_text("")
     reasons = [v.reason for v in check.run(course)]
     assert "removed: 2 refused submissions of ben are kept already" in reasons[2]
+    assert reasons[3] == "not a folder (removed: 2 refused submissions of ben are kept already)"
     assert names(inbound.boxes_dir(course.course) / "ben" / "quarantine") == set(spoofs[:2])
     assert len(list((layout.course_dir(course.course) / "quarantine").iterdir())) == 2
     assert names(inbound.boxes_dir(course.course) / "ben" / "inbound") == set()

@@ -318,10 +318,14 @@ def _recover(folders: Folders, owner: Student) -> None:
 
 
 def _discard(dir_fd: int, name: str) -> None:
-    """Removes a staged tree; its author may still be adding to it through a descriptor, so a
-    failure is logged and the next check tries again."""
+    """Removes a staged tree, or any other entry (a link itself, never its target); its author may
+    still be adding to a tree through a descriptor, so a failure is logged and the next check
+    tries again."""
     try:
-        shutil.rmtree(name, dir_fd=dir_fd)
+        if stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+            shutil.rmtree(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
     except FileNotFoundError:
         pass
     except OSError as exc:
