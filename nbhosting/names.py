@@ -80,10 +80,3 @@ def validate_notebook_path(path: str) -> PurePosixPath:
 
 def container_name(course: str, student: str) -> str:
     return f"{course}-x-{student}"
-
-
-def split_container_name(name: str) -> tuple[str, str]:
-    course, sep, student = name.partition("-x-")
-    if not sep:
-        raise InvalidName(f"{name!r} is not an nbhosting container name")
-    return course, student

@@ -151,6 +151,8 @@ LOGGING = {
 # Which installation this is: podman objects carry it as a label, so that two installs (or a test
 # stack) sharing one podman never touch each other's containers.
 NBH_INSTANCE = os.environ.get("NBH_INSTANCE", "main")
+# What runs the students' servers: the dotted path of a Backend class (containers/backend.py).
+NBH_BACKEND = os.environ.get("NBH_BACKEND", "nbhosting.containers.podman.PodmanBackend")
 NBH_PODMAN_URL = os.environ.get("NBH_PODMAN_URL", "unix:///run/podman/podman.sock")
 NBH_PODMAN_TIMEOUT = int(os.environ.get("NBH_PODMAN_TIMEOUT", "60"))
 NBH_DEFAULT_IMAGE = os.environ.get("NBH_DEFAULT_IMAGE", "localhost/nbhosting/default:latest")

@@ -6,8 +6,9 @@ import pytest
 
 from tests.stack import Stack, make_repo
 
-# Fixtures of the dashboard's database-only tests (users, courses), shared by several files.
-pytest_plugins = ["tests.dashboard_fixtures"]
+# Fixtures shared by several files: the dashboard's database-only tests (users, courses), and the
+# in-process backend's (fake, no_workspaces).
+pytest_plugins = ["tests.dashboard_fixtures", "tests.fake_backend"]
 
 
 @pytest.fixture(scope="session")

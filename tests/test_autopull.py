@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from nbhosting.containers.podman import backend
+from nbhosting.containers.backends import get_backend as backend
 from nbhosting.courses.models import Course
 from nbhosting.dashboard.models import Job
 from tests.stack import git, make_repo

@@ -2,7 +2,8 @@
 (maximum lifetime, a server that no longer answers), and the rules they rely on."""
 from datetime import datetime, timedelta, timezone
 
-from nbhosting.monitor.activity import Activity, parse_time
+from nbhosting.containers.activity import parse_time
+from nbhosting.containers.backend import Activity
 from nbhosting.monitor.policy import Limits, for_running, for_stopped
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)

@@ -4,7 +4,6 @@ import pytest
 from nbhosting.names import (
     InvalidName,
     container_name,
-    split_container_name,
     staff_identity,
     validate_course,
     validate_identity,
@@ -49,13 +48,9 @@ def test_bad_notebook_paths(path):
         validate_notebook_path(path)
 
 
-def test_container_names_split_back():
-    name = container_name("python3-s2", "bob-x-ray")
-    assert name == "python3-s2-x-bob-x-ray"
-    # Course names cannot hold "-x-", so the first one is always the separator.
-    assert split_container_name(name) == ("python3-s2", "bob-x-ray")
-    with pytest.raises(InvalidName):
-        split_container_name("no-separator")
+def test_container_names():
+    # Course names cannot hold "-x-", so the first one is always the separator: names never collide.
+    assert container_name("python3-s2", "bob-x-ray") == "python3-s2-x-bob-x-ray"
 
 
 @pytest.mark.parametrize("name", ["alice", "_instructors-" + "c" * 40, "_staff-bob", "_staff-" + "x" * 51])

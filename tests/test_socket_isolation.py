@@ -175,6 +175,7 @@ def test_socket_replaced_before_the_start_ends_is_refused(iso, leave):
     execute(server, config)
     iso.nbh("container-stop", COURSE, student)
 
+    # The start runs in the queue: the progress page says it failed, as a browser would see it.
     refused = follow_progress(iso, open_link(iso, "notebookLazyCopy", COURSE, "intro", student))
     assert refused.status_code == 503 and "could not start" in refused.text
     assert not [n for n in iso.podman_names() if n == f"{COURSE}-x-{student}"]

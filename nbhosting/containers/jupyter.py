@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 SOCKET_IN_CONTAINER = "/run/nbh/jupyter.sock"
 # Jupyter configuration the platform writes for one server: root's, mounted read-only.
@@ -54,13 +55,13 @@ def kernel_culling(after: int, interval: int) -> list[str]:
     ]
 
 
-def frontend_defaults(stop_url: str) -> dict:
+def frontend_defaults(stop_url: str) -> dict[str, Any]:
     """Default settings for the notebook's frontend (JupyterLab's labconfig layer): items in the
     File menu for the platform's pages of this server: "Reset a notebook…" (the course's version
     again, the student's kept as a backup), "Share a read-only copy…" and "Stop my server". Each
     opens its page in a new tab, as JupyterHub's control panel does, so the notebook tab is left as
     it is. The pages are reached with the same secret as the stop page: /<page>/<secret>/."""
-    def item(page: str, text: str, rank: int) -> dict:
+    def item(page: str, text: str, rank: int) -> dict[str, Any]:
         url = stop_url.replace("/stop/", f"/{page}/", 1)
         return {"command": "help:open", "rank": rank, "args": {"url": url, "text": text, "newBrowserTab": True}}
 
@@ -81,7 +82,7 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def get_json(sock: Path, url: str, timeout: float = 5.0) -> dict | list | None:
+def get_json(sock: Path, url: str, timeout: float = 5.0) -> dict[str, Any] | list[Any] | None:
     """GET a Jupyter API URL over the socket; None when nothing answers there."""
     connection = _UnixConnection(sock, timeout)
     try:
@@ -89,7 +90,8 @@ def get_json(sock: Path, url: str, timeout: float = 5.0) -> dict | list | None:
         response = connection.getresponse()
         if response.status != 200:
             return None
-        return json.loads(response.read())
+        found: dict[str, Any] | list[Any] = json.loads(response.read())
+        return found
     except (OSError, http.client.HTTPException, ValueError):
         return None
     finally:

@@ -1,21 +1,49 @@
-"""The podman backend: every call to podman goes through here, over its REST socket, with a timeout."""
+"""The podman backend: every call to podman goes through here, over its REST socket, with a
+timeout; the servers' host files (containers/server_files.py) and their activity probe
+(containers/activity.py) are its own too. Only containers/backends.py imports this module."""
+from __future__ import annotations  # the class has a method named list
+
+import builtins
 import functools
 import logging
 import os
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import podman
 import podman.errors
 import requests
 from django.conf import settings
 
-from nbhosting.containers.backend import STALE, BackendError, ContainerInfo, ContainerSpec
+from nbhosting.containers import activity, jupyter, seccomp, server_files
+from nbhosting.containers.backend import (
+    Activity,
+    Backend,
+    BackendError,
+    ContainerInfo,
+    ContainerSpec,
+    ImageBuild,
+    ServerState,
+)
+from nbhosting.containers.models import Container
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CPU_PERIOD = 100_000
+# The host's CA bundle, so that pip inside a build trusts the same proxies as the host.
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# podman's words for its states. A paused container still holds its memory: it counts as running;
+# a stopping one runs until it stopped.
+STATES = {
+    "running": ServerState.RUNNING, "paused": ServerState.RUNNING, "stopping": ServerState.RUNNING,
+    "initialized": ServerState.STARTING,
+    "exited": ServerState.STOPPED, "stopped": ServerState.STOPPED, "created": ServerState.STOPPED,
+    "configured": ServerState.STOPPED,
+}
 
 
 def _engine_errors(method: Callable[..., T]) -> Callable[..., T]:
@@ -40,16 +68,13 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
-def _state(reported: str, pid: int) -> str:
-    """podman's word for it, unless the process it names is gone.
-
-    podman keeps saying "running" when its conmon and the container's processes were killed behind
-    its back (a killed session, a host whose /run outlived a crash): such a container can neither
-    answer nor be started again, only removed. The REST service runs on this host, so /proc tells.
-    """
-    if reported in ("running", "paused", "stopping") and pid > 0 and not os.path.exists(f"/proc/{pid}"):
-        return STALE
-    return reported
+def _state(state: ServerState, pid: int) -> ServerState:
+    """podman keeps saying "running" when conmon and the container's processes were killed behind
+    its back (a killed session, a crash whose /run outlived it). The REST service runs on this
+    host, so /proc tells whether the process it names still exists."""
+    if state.up and pid > 0 and not os.path.exists(f"/proc/{pid}"):
+        return ServerState.LOST
+    return state
 
 
 def _info(container: Any) -> ContainerInfo:
@@ -57,14 +82,16 @@ def _info(container: Any) -> ContainerInfo:
     attrs = container.attrs
     state = attrs.get("State")
     detail = state if isinstance(state, dict) else {}
+    word = (detail.get("Status") if detail else state) or "unknown"
     pid = int(detail.get("Pid") or attrs.get("Pid") or 0)
     return ContainerInfo(
         name=container.name,
-        state=_state((detail.get("Status") if detail else state) or "unknown", pid),
+        state=_state(STATES.get(word, ServerState.UNKNOWN), pid),
+        detail=word,
         image_id=attrs.get("ImageID") or attrs.get("Image") or "",
         created=_time(attrs.get("Created")),
         labels=container.labels or {},
-        pid=pid,
+        handle=pid,
         finished=_time(detail.get("FinishedAt") if detail else attrs.get("ExitedAt")),
     )
 
@@ -79,8 +106,8 @@ def _text(output: Any) -> str:
 def _optional(spec: ContainerSpec) -> dict[str, Any]:
     """What podman gets only when the spec asks for it."""
     options: dict[str, Any] = {}
-    if spec.seccomp_profile:
-        options["seccomp_profile_path"] = str(spec.seccomp_profile)
+    if spec.restrict_syscalls:
+        options["seccomp_profile_path"] = str(seccomp.profile_path())
     if spec.log_size:
         # A log file past its size starts over, so output cannot fill the host's disk.
         options["log_config"] = {"Type": "k8s-file", "Config": {"size": spec.log_size, "options": {}}}
@@ -88,6 +115,9 @@ def _optional(spec: ContainerSpec) -> dict[str, Any]:
 
 
 class PodmanBackend:
+    """One podman on this host, over its REST socket; the servers listen on unix sockets that
+    nginx on this host reaches through root's checked hard links (containers/server_files.py)."""
+
     def __init__(self, url: str | None = None, timeout: int | None = None) -> None:
         self.url = url or settings.NBH_PODMAN_URL
         self.timeout = timeout or settings.NBH_PODMAN_TIMEOUT
@@ -161,7 +191,7 @@ class PodmanBackend:
                 pass
 
     @_engine_errors
-    def list(self, labels: dict[str, str]) -> list[ContainerInfo]:
+    def list(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         # Filtered here: podman 4.3's REST API ignores podman-py's label filters.
         with self._client() as client:
             infos = [_info(c) for c in client.containers.list(all=True)]
@@ -171,7 +201,8 @@ class PodmanBackend:
     def image_id(self, image: str) -> str | None:
         with self._client() as client:
             try:
-                return client.images.get(image).id.removeprefix("sha256:")
+                found: str = client.images.get(image).id
+                return found.removeprefix("sha256:")
             except podman.errors.ImageNotFound:
                 return None
 
@@ -206,6 +237,79 @@ class PodmanBackend:
             return output
 
 
-@functools.cache
-def backend() -> PodmanBackend:
-    return PodmanBackend()
+    def build_image(self, build: ImageBuild, log: IO[str], timeout: int) -> str:
+        """`podman build` on the host's network, trusting the host's CA bundle."""
+        command = ["podman", "build", "--network", "host",
+                   "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro", "--build-arg", f"PIP_CERT={CA_BUNDLE}"]
+        for key, value in build.labels.items():
+            command += ["--label", f"{key}={value}"]
+        command += ["-f", str(build.containerfile), "-t", build.tag]
+        if build.no_cache:
+            command.append("--no-cache")
+        command.append(str(build.context))
+        log.write("$ " + " ".join(command) + "\n")
+        log.flush()
+        try:
+            returncode = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            raise BackendError(f"the build took more than {timeout}s and was stopped") from None
+        except OSError as exc:
+            raise BackendError(f"podman build could not run: {exc}") from exc
+        if returncode != 0:
+            raise BackendError(f"podman build failed (exit {returncode})")
+        return self.image_id(build.tag) or ""
+
+    # --- the server's address: root's hard link of its socket (server_files.py) ------------------
+    @_engine_errors
+    def prepare(self, record: Container) -> None:
+        server_files.prepare(record)
+
+    def address(self, record: Container) -> Path:
+        return record.link
+
+    def wait_ready(self, record: Container, deadline: float) -> bool:
+        def alive() -> bool:
+            info = self.status(record.name)
+            return info is not None and info.state.up
+
+        try:
+            return jupyter.wait_ready(lambda: server_files.adopt(record), record.base_url, deadline, alive)
+        except server_files.UntrustedSocket as exc:
+            raise BackendError(str(exc)) from exc
+
+    def answers(self, record: Container) -> bool:
+        # Through the platform's link, never through the student's socket folder.
+        return jupyter.answers(record.link, record.base_url, timeout=5)
+
+    @_engine_errors
+    def close(self, record: Container) -> None:
+        server_files.close(record)
+
+    @_engine_errors
+    def discard(self, record: Container) -> None:
+        server_files.discard(record)
+
+    @_engine_errors
+    def discard_unknown(self, name: str) -> None:
+        # Its link goes with the sweep's leftovers: no row names its secret.
+        server_files.discard_folders(name)
+
+    @_engine_errors
+    def sweep(self, records: Iterable[Container], infos: Mapping[str, ContainerInfo]) -> None:
+        server_files.sweep(list(records), infos, self.status)
+
+    # --- activity: Jupyter's API, and the connections the kernel sees in /proc ---------------------
+    def probe(self, servers: builtins.list[tuple[Container, ContainerInfo]]) -> dict[str, Activity]:
+        """Asks every server at once: a few slow ones must not add up to a slow cycle. The accepted
+        connections are read once, before any of our own requests, which would count as some."""
+        if not servers:
+            return {}
+        accepted = activity.accepted_connections()
+        with ThreadPoolExecutor(max_workers=settings.NBH_MONITOR_PROBES) as pool:
+            found = pool.map(lambda s: activity.probe(s[0].link, s[0].base_url, s[1].handle, accepted), servers)
+            return {record.name: seen for (record, _), seen in zip(servers, found)}
+
+
+if TYPE_CHECKING:  # mypy checks that the class implements the whole interface
+    _implements: Backend = PodmanBackend()

@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -40,12 +41,12 @@ class SeccompError(OSError):
     on any other file it needs."""
 
 
-def _masked(mask: int, value: int) -> dict:
+def _masked(mask: int, value: int) -> dict[str, Any]:
     return {"names": ["ioctl"], "action": "SCMP_ACT_ALLOW",
             "args": [{"index": 1, "value": mask, "valueTwo": value, "op": "SCMP_CMP_MASKED_EQ"}]}
 
 
-def ioctl_rules() -> list[dict]:
+def ioctl_rules() -> list[dict[str, Any]]:
     """Rules that allow every ioctl number whose type byte is not blocked, plus STILL_ALLOWED.
     A number is outside every blocked type when, for each of them, some bit of its type byte
     differs: each rule picks one such bit per blocked type."""
@@ -66,12 +67,12 @@ def ioctl_rules() -> list[dict]:
     return rules
 
 
-def allowed(rules: list[dict], number: int) -> bool:
+def allowed(rules: list[dict[str, Any]], number: int) -> bool:
     """Whether the rules let an ioctl number through, as the kernel's filter decides it."""
     return any(number & arg["value"] == arg["valueTwo"] for rule in rules for arg in rule["args"])
 
 
-def student_profile(base: dict) -> dict:
+def student_profile(base: dict[str, Any]) -> dict[str, Any]:
     syscalls = []
     for rule in base["syscalls"]:
         if "ioctl" in rule["names"]:

@@ -17,17 +17,22 @@ redirected), never follows an entry in it, and empties it only while the contain
 """
 import grp
 import json
+import logging
 import os
 import shutil
 import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from django.conf import settings
 
 from nbhosting.containers import jupyter
+from nbhosting.containers.backend import ContainerInfo
+from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
 from nbhosting.folders import root_folder
 
+log = logging.getLogger(__name__)
 SOCKET_NAME = os.path.basename(jupyter.SOCKET_IN_CONTAINER)
 KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFREG: "a regular file", stat.S_IFDIR: "a folder",
          stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
@@ -48,9 +53,16 @@ def prepare(record: Container) -> None:
     unlink(record)
     shutil.rmtree(record.socket_dir, ignore_errors=True)
     record.socket_dir.mkdir()
-    os.chown(record.socket_dir, record.student.uid, nginx_gid)
+    os.chown(record.socket_dir, student_uid(record), nginx_gid)
     record.socket_dir.chmod(0o2750)  # setgid: the socket gets nginx's group
     _write_config(record)
+
+
+def student_uid(record: Container) -> int:
+    uid = record.student.uid
+    if uid is None:  # every student gets one when first seen: a row without is not ours to start
+        raise OSError(f"student {record.student.name} has no uid")
+    return uid
 
 
 def _write_config(record: Container) -> None:
@@ -101,7 +113,7 @@ def _link(record: Container, folder: int, links: int) -> None:
 
 
 def _refuse_unless_trusted(record: Container, info: os.stat_result) -> None:
-    uid = record.student.uid
+    uid = student_uid(record)
     if not stat.S_ISSOCK(info.st_mode):
         kind = KINDS.get(stat.S_IFMT(info.st_mode), "not a socket")
         raise UntrustedSocket(f"the server's socket is {kind}, not a socket: refused")
@@ -179,6 +191,69 @@ def is_socket(path: Path) -> bool:
 def secret_of_link(name: str) -> str:
     """The secret a name in the links folder belongs to: `<secret>.sock` or a link being made."""
     return name.lstrip(".").split(".")[0]
+
+
+def sweep(records: list[Container], infos: Mapping[str, ContainerInfo],
+          status: Callable[[str], ContainerInfo | None]) -> None:
+    """The monitor's cleaning pass: links and socket folders of containers that are down, and the
+    files of containers that nobody knows. `infos` was listed after `records` were read."""
+    for record in records:
+        info = infos.get(record.name)
+        if (info is None or not info.state.up) and leftover(record, gone=info is None):
+            clean(record, status)
+    _sweep_unknown_folders({r.name for r in records}, infos)
+    _sweep_links({r.secret for r in records})
+
+
+def clean(record: Container, status: Callable[[str], ContainerInfo | None]) -> None:
+    """Under the lease and after asking the engine again (a start may be making this very socket):
+    the link goes, and the socket folder is emptied, or removed with its container."""
+    try:
+        with lease(record, wait=0):
+            info = status(record.name)
+            if info is None:
+                discard(record)
+            elif not info.state.up:
+                close(record)
+            else:
+                return
+            log.info("removed leftover socket of %s", record.name)
+    except LeaseTimeout:
+        pass
+
+
+def _sweep_unknown_folders(known: set[str], infos: Mapping[str, ContainerInfo]) -> None:
+    # A first open creates its row before its folders and link: rows made since the snapshot
+    # are read again, so that a start under way keeps what it just made.
+    run = settings.DATA_ROOT / "run"
+    unknown = sorted({f.name for f in [*_entries(run / "containers"), *_entries(run / "config")]
+                      if f.name not in known and f.name not in infos})
+    known_now = set(Container.objects.filter(name__in=unknown).values_list("name", flat=True))
+    for name in unknown:
+        if name not in known_now:
+            discard_folders(name)
+            log.info("removed leftover socket folder %s", name)
+
+
+def _sweep_links(known: set[str]) -> None:
+    """Links whose secret nobody has, and anything in the links folder that is not a socket
+    (an older version's symlinks into the students' socket folders: the next open links the
+    socket itself)."""
+    folder = settings.DATA_ROOT / "run" / "links"
+    links = {link: secret_of_link(link.name) for link in _entries(folder)}
+    unknown = [secret for secret in links.values() if secret not in known]
+    known = known | set(Container.objects.filter(secret__in=unknown).values_list("secret", flat=True))
+    for link, secret in links.items():
+        if secret not in known or not is_socket(link):
+            link.unlink(missing_ok=True)  # root's folder: only the platform makes entries there
+            log.info("removed leftover link %s", link.name)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
 
 
 def _temp_name(record: Container) -> str:

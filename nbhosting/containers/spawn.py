@@ -1,20 +1,25 @@
-"""Ensure that a (course, student) pair has a running Jupyter server, exactly once."""
+"""Ensure that a (course, student) pair has a running Jupyter server, exactly once: what its
+container is made of (spec), and the start itself, under the pair's lease.
+
+containers/lifecycle.py is the door to this module for everyone else. Features that give a
+course's containers more (nbgrader: its exchange, its configuration) register a spec extender
+(register_spec_extender) from their app's ready(), so that this module knows none of them.
+"""
 import logging
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
 
-from nbhosting.containers import jupyter, seccomp, server_files
-from nbhosting.containers.backend import STALE, Backend, BackendError, ContainerSpec, Mount, Tmpfs
+from nbhosting.containers import jupyter
+from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount, ServerState, Tmpfs
+from nbhosting.containers.backends import get_backend
 from nbhosting.containers.lease import lease
 from nbhosting.containers.models import Container
-from nbhosting.containers.podman import backend as default_backend
-from nbhosting.containers.server_files import UntrustedSocket
 from nbhosting.courses.models import Course
-from nbhosting.exchange.containers import extras as nbgrader_extras
 from nbhosting.names import container_name
 from nbhosting.sizes import parse_size
 from nbhosting.workspaces.models import Student
@@ -27,6 +32,30 @@ State = Container.State
 
 class SpawnError(RuntimeError):
     """The server could not be started; the cause is logged and nothing half-made is left."""
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a feature adds to a course's containers."""
+    mounts: list[Mount] = field(default_factory=list)
+    tmpfs: list[Tmpfs] = field(default_factory=list)
+    jupyter_args: list[str] = field(default_factory=list)
+
+
+SpecExtender = Callable[[Course, Student], Extras]
+_extenders: list[SpecExtender] = []
+
+
+def register_spec_extender(extender: SpecExtender) -> None:
+    """`extender(course, student)` is asked for its Extras each time a container is created."""
+    if extender not in _extenders:
+        _extenders.append(extender)
+
+
+def extras(course: Course, student: Student) -> Extras:
+    found = [extend(course, student) for extend in _extenders]
+    return Extras(mounts=[m for e in found for m in e.mounts], tmpfs=[t for e in found for t in e.tmpfs],
+                  jupyter_args=[a for e in found for a in e.jupyter_args])
 
 
 @dataclass(frozen=True)
@@ -57,7 +86,9 @@ def labels(course: Course, student: Student) -> dict[str, str]:
 
 def spec(record: Container) -> ContainerSpec:
     course, student = record.course, record.student
-    extra = nbgrader_extras(course, student)  # nothing unless the course uses nbgrader
+    if student.uid is None:
+        raise SpawnError(f"student {student.name} has no uid")
+    extra = extras(course, student)
     return ContainerSpec(
         name=record.name,
         image=course.image_name,
@@ -67,7 +98,7 @@ def spec(record: Container) -> ContainerSpec:
              *jupyter.kernel_culling(settings.NBH_CULL_KERNELS_AFTER, settings.NBH_CULL_KERNELS_INTERVAL)],
         ),
         uid=student.uid,
-        gid=student.gid,
+        gid=student.uid,  # each student is alone in their own group
         mounts=[
             Mount(ensure_workspace(course, student), jupyter.HOME),
             Mount(course.repo_dir, COURSE_MOUNT, read_only=True),
@@ -87,35 +118,31 @@ def spec(record: Container) -> ContainerSpec:
         pids=course.pids_limit,
         # Nothing the student writes lands on the host's disk but their workspace, within its quota.
         read_only=True,
-        seccomp_profile=seccomp.profile_path(),
+        restrict_syscalls=True,
         # A kernel can write to the server's stdout, which podman keeps in a file on the host.
         log_size=parse_size(settings.NBH_LOG_SIZE),
     )
 
 
-def _answers(record: Container) -> bool:
-    # Through the platform's link, never through the student's socket folder.
-    return jupyter.answers(record.link, record.base_url, timeout=5)
-
-
 def ensure_running(course: Course, student: Student, backend: Backend | None = None) -> Ready:
-    backend = backend or default_backend()
+    """The pair's server runs and answers when this returns; raises SpawnError or LeaseTimeout."""
+    backend = backend or get_backend()
     started = time.monotonic()
     record = get_record(course, student)
-    if record.state == State.RUNNING and _answers(record):
+    if record.state == State.RUNNING and backend.answers(record):
         return Ready(record, cold=False, seconds=time.monotonic() - started)
     with lease(record):
         record.refresh_from_db()
         # Another worker may have started it while we waited for the lease.
-        if record.state == State.RUNNING and _answers(record):
+        if record.state == State.RUNNING and backend.answers(record):
             return Ready(record, cold=False, seconds=time.monotonic() - started)
-        _start(record, backend)
+        start_under_lease(record, backend)
     record.refresh_from_db()
     return Ready(record, cold=True, seconds=time.monotonic() - started)
 
 
-def _start(record: Container, backend: Backend) -> None:
-    """Starts or creates the container, then waits for Jupyter. Must hold the pair's lease."""
+def start_under_lease(record: Container, backend: Backend) -> None:
+    """Starts or creates the container, then waits for Jupyter. The caller holds the pair's lease."""
     started = time.monotonic()
     try:
         image = backend.image_id(record.course.image_name)
@@ -123,7 +150,7 @@ def _start(record: Container, backend: Backend) -> None:
             raise SpawnError(f"image {record.course.image_name} does not exist; build it first")
         _launch(record, backend, image)
         _wait_ready(record, backend, deadline=started + settings.NBH_SPAWN_TIMEOUT)
-    except (BackendError, SpawnError, UntrustedSocket, OSError) as exc:
+    except (BackendError, SpawnError, OSError) as exc:
         log.error("spawn of %s failed: %s", record.name, exc)
         _discard(record, backend)
         raise SpawnError(str(exc)) from exc
@@ -134,26 +161,22 @@ def _start(record: Container, backend: Backend) -> None:
 
 def _launch(record: Container, backend: Backend, image: str) -> None:
     info = backend.status(record.name)
-    if info is not None and info.running:
+    if info is not None and info.state.up:
         return  # running but not answering yet: it may be starting; wait for it
-    if info is not None and info.image_id == image and info.state != STALE:
-        server_files.prepare(record)
+    if info is not None and info.image_id == image and info.state != ServerState.LOST:
+        backend.prepare(record)
         backend.start(record.name)
         return
-    # Absent, stale, or stopped on an outdated image: a new container picks up the course's image.
+    # Absent, lost, or stopped on an outdated image: a new container picks up the course's image.
     if info is not None:
         backend.remove(record.name)
-    server_files.prepare(record)
+    backend.prepare(record)
     backend.create(spec(record))
     backend.start(record.name)
 
 
 def _wait_ready(record: Container, backend: Backend, deadline: float) -> None:
-    def alive() -> bool:
-        info = backend.status(record.name)
-        return info is not None and info.running
-
-    if not jupyter.wait_ready(lambda: server_files.adopt(record), record.base_url, deadline, alive):
+    if not backend.wait_ready(record, deadline):
         logs = backend.logs(record.name, lines=15)
         raise SpawnError(f"Jupyter in {record.name} did not answer in time; last output:\n{logs}")
 
@@ -164,5 +187,8 @@ def _discard(record: Container, backend: Backend) -> None:
         backend.remove(record.name)
     except BackendError as exc:
         log.error("cleanup of %s failed too: %s", record.name, exc)
-    server_files.discard(record)
+    try:
+        backend.discard(record)
+    except (BackendError, OSError) as exc:
+        log.error("cleanup of %s's files failed: %s", record.name, exc)
     Container.objects.filter(pk=record.pk).update(state=State.ABSENT)

@@ -1,18 +1,17 @@
-"""A course's own image, built with podman from the Containerfile its teachers keep in the repo."""
+"""A course's own image, built by the container backend from the Containerfile its teachers keep
+in the repo."""
 import hashlib
-import subprocess
 from pathlib import Path
 from typing import IO
 
 from django.utils import timezone
 
-from nbhosting.containers.podman import backend
+from nbhosting.containers.backend import BackendError, ImageBuild
+from nbhosting.containers.backends import get_backend
 from nbhosting.courses.models import Course
 
 # Where teachers may put the file, in order of preference.
 CONTAINERFILES = ("Containerfile", "nbhosting/Containerfile")
-# The host's CA bundle, so that pip inside the build trusts the same proxies as the host.
-CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 BUILD_TIMEOUT = 3600
 
 
@@ -34,36 +33,18 @@ def containerfile_digest(course: Course) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
 
 
-def build_command(course: Course, path: Path, no_cache: bool) -> list[str]:
-    command = [
-        "podman", "build", "--network", "host",
-        "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro", "--build-arg", f"PIP_CERT={CA_BUNDLE}",
-        "--label", f"nbhosting.course={course.name}",
-        "--label", f"nbhosting.containerfile={containerfile_digest(course)}",
-        "-f", str(path), "-t", course.built_image_tag,
-    ]
-    if no_cache:
-        command.append("--no-cache")
-    return command + [str(path.parent)]
-
-
 def build(course: Course, log: IO[str], no_cache: bool = False) -> str:
-    """Builds the course image, streaming podman's output to `log`; records and returns its id."""
+    """Builds the course image, streaming the build's output to `log`; records and returns its id."""
     path = containerfile(course)
     if path is None:
         raise BuildError(f"course {course.name} has no {' or '.join(CONTAINERFILES)} in its repo")
-    command = build_command(course, path, no_cache)
-    log.write("$ " + " ".join(command) + "\n")
-    log.flush()
+    request = ImageBuild(containerfile=path, context=path.parent, tag=course.built_image_tag, no_cache=no_cache,
+                         labels={"nbhosting.course": course.name,
+                                 "nbhosting.containerfile": containerfile_digest(course) or ""})
     try:
-        returncode = subprocess.run(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT
-        ).returncode
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"the build took more than {BUILD_TIMEOUT}s and was stopped") from None
-    if returncode != 0:
-        raise BuildError(f"podman build failed (exit {returncode})")
-    image_id = backend().image_id(course.built_image_tag) or ""
+        image_id = get_backend().build_image(request, log, BUILD_TIMEOUT)
+    except BackendError as exc:
+        raise BuildError(str(exc)) from None
     course.image_built_at = timezone.now()
     course.image_id = image_id
     course.save(update_fields=["image_built_at", "image_id"])

@@ -10,8 +10,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from nbhosting.containers.backend import BackendError, ContainerInfo
+from nbhosting.containers.backends import get_backend as backend
 from nbhosting.containers.models import Container
-from nbhosting.containers.podman import backend
 from nbhosting.containers.spawn import labels_of_course, labels_of_instance
 from nbhosting.courses.images import containerfile
 from nbhosting.courses.models import Course
@@ -188,4 +188,4 @@ def _state(student: str, record: Container | None, live: dict[str, ContainerInfo
     if live is None:  # podman did not answer: the platform's record, marked as such
         return f"{record.state} (recorded)" if record else "absent"
     info = live.get(student)
-    return info.state if info else "absent"
+    return (info.detail or info.state.value) if info else "absent"

@@ -4,17 +4,9 @@ A staff member works as the identity `_staff-<username>`, outside the student gr
 student id can take it, a dashboard account named like a student does not get that student's
 workspace, and whatever a course's staff list holds, clearing touches these identities only.
 """
-import shutil
-
-from django.conf import settings
-
-from nbhosting.containers.backend import Backend
-from nbhosting.containers.lease import lease
+from nbhosting.containers import lifecycle
 from nbhosting.containers.models import Container
-from nbhosting.containers.spawn import get_record
 from nbhosting.courses.models import Course
-from nbhosting.monitor import actions
-from nbhosting.monitor.models import Cull
 from nbhosting.names import STAFF_PREFIX, staff_identity
 from nbhosting.workspaces import workspace
 from nbhosting.workspaces.models import Student, get_or_create_account
@@ -36,20 +28,9 @@ def identities(course: Course) -> list[Student]:
     return [s for s in staff if s.pk in with_container or workspace.workspace_dir(course, s).exists()]
 
 
-def clear(course: Course, student: Student, backend: Backend, reason: str, wait: float) -> bool:
-    """Stops and removes the container, then deletes the workspace, all under the pair's lease so
-    that no start can run in between. Returns whether there was a workspace to delete."""
+def clear(course: Course, student: Student, reason: str, wait: float) -> bool:
+    """Removes the staff identity's container and workspace (lifecycle.wipe, under the pair's
+    lease). Returns whether there was a workspace to delete."""
     if not student.name.startswith(STAFF_PREFIX):
         raise ValueError(f"{student.name} is not a staff identity")  # never a student's work
-    record = get_record(course, student)
-    with lease(record, wait=wait):
-        present = backend.status(record.name) is not None
-        if present:
-            backend.stop(record.name, settings.NBH_STOP_GRACE)
-            backend.remove(record.name)
-        shutil.rmtree(record.socket_dir, ignore_errors=True)
-        Container.objects.filter(pk=record.pk).update(state=Container.State.ABSENT)
-        removed = workspace.remove(course, student)
-    if present:
-        actions.cull(record, Cull.Action.REMOVED, reason)
-    return removed
+    return lifecycle.wipe(lifecycle.get_record(course, student), reason, wait=wait)

@@ -10,11 +10,11 @@ id. The instructors' container also names every student uid of the course, sees 
 submissions (the exchange check's copies, theirs) as inbound, and holds the course directory.
 """
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbhosting.containers import jupyter
 from nbhosting.containers.backend import Mount, Tmpfs
+from nbhosting.containers.spawn import Extras
 from nbhosting.courses.models import Course
 from nbhosting.exchange import inbound, layout, sources
 from nbhosting.exchange.models import NbgraderCourse, nbgrader_of
@@ -33,19 +33,12 @@ INSTRUCTOR_EXTENSIONS = STUDENT_EXTENSIONS | {"formgrader"}
 ALL_EXTENSIONS = ("formgrader", "assignment_list", "course_list", "validate_assignment")
 
 
-@dataclass(frozen=True)
-class Extras:
-    mounts: list[Mount] = field(default_factory=list)
-    tmpfs: list[Tmpfs] = field(default_factory=list)
-    jupyter_args: list[str] = field(default_factory=list)
-
-
 def course_dir_in_container(course: Course) -> str:
     return f"{jupyter.HOME}/{course.name}"
 
 
 def extras(course: Course, student: Student) -> Extras:
-    """Nothing for a course without nbgrader; spawn.spec() adds the rest to the container."""
+    """Nothing for a course without nbgrader. The exchange app registers it with the spawn (apps.py)."""
     nbgrader = nbgrader_of(course)
     if nbgrader is None:
         return Extras()

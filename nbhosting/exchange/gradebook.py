@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from nbhosting.containers.backend import BackendError, ContainerSpec, Mount
-from nbhosting.containers.podman import backend
+from nbhosting.containers.backends import get_backend as backend
 from nbhosting.containers.spawn import labels_of_course
 from nbhosting.courses.models import Course
 from nbhosting.exchange import layout

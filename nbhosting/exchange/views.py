@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from nbhosting.accounts.identity import is_enrolled_staff
 from nbhosting.containers.lease import LeaseTimeout
-from nbhosting.containers.spawn import Ready, SpawnError, ensure_running
+from nbhosting.containers.lifecycle import Ready, SpawnError, ensure_running
 from nbhosting.courses.models import Course
 from nbhosting.exchange import check, gradebook, layout, sources
 from nbhosting.exchange.models import NbgraderCourse

@@ -10,13 +10,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from nbhosting.containers import lifecycle
 from nbhosting.containers.backend import BackendError
-from nbhosting.containers.lease import LeaseTimeout
+from nbhosting.containers.lifecycle import LeaseTimeout, SpawnError, ensure_running
 from nbhosting.containers.models import Container
-from nbhosting.containers.podman import backend
-from nbhosting.containers.spawn import SpawnError, ensure_running
 from nbhosting.gateway.pages import error_page, framable, message_page
-from nbhosting.monitor import actions
 from nbhosting.monitor.policy import minutes
 
 log = logging.getLogger(__name__)
@@ -46,7 +44,7 @@ def restart_link(record: Container, rest: str) -> str:
 
 
 def stopped_message(record: Container) -> str:
-    cull = actions.last_stop(record)
+    cull = lifecycle.last_stop(record)
     if cull is not None and cull.idle_seconds is not None:
         why = f"Your notebook server was stopped after {minutes(cull.idle_seconds)} without activity, " \
               "to give its memory to others."
@@ -93,7 +91,7 @@ def stop(request: HttpRequest, secret: str) -> HttpResponse:
                       "You can reopen your notebook at any time.",
                       form_action=f"/stop/{record.secret}/", button="Stop my server")
     try:
-        actions.stop(record, backend(), "stopped by the student", wait=30)
+        lifecycle.stop(record, "stopped by the student", wait=lifecycle.STAFF_WAIT)
     except BackendError as exc:
         log.error("stop of %s failed: %s", record.name, exc)
     record.refresh_from_db()

@@ -15,10 +15,10 @@ from nbhosting.stats.models import record_sample
 
 @dataclass
 class Tally:
-    running: Counter = field(default_factory=Counter)
-    stopped: Counter = field(default_factory=Counter)
-    kernels: Counter = field(default_factory=Counter)
-    busy_kernels: Counter = field(default_factory=Counter)
+    running: Counter[str] = field(default_factory=Counter)
+    stopped: Counter[str] = field(default_factory=Counter)
+    kernels: Counter[str] = field(default_factory=Counter)
+    busy_kernels: Counter[str] = field(default_factory=Counter)
     culled: int = 0
     errors: int = 0
 

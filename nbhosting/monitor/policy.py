@@ -5,7 +5,8 @@ Tier 1 (idle kernels) runs inside Jupyter (see jupyter.kernel_culling); these ar
 from dataclasses import dataclass
 from datetime import datetime
 
-from nbhosting.monitor.activity import Activity, latest
+from nbhosting.containers.activity import latest
+from nbhosting.containers.backend import Activity
 
 
 @dataclass(frozen=True)

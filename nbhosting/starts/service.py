@@ -2,7 +2,7 @@
 otherwise hand the browser the progress page's address."""
 import time
 
-from nbhosting.containers import jupyter
+from nbhosting.containers.backends import get_backend
 from nbhosting.containers.models import Container
 from nbhosting.starts import queue, worker
 from nbhosting.starts.models import Start
@@ -12,9 +12,10 @@ POLL = 0.05
 
 def answering(record: Container) -> bool:
     """Running and answering: such an open needs no start, so it never queues."""
-    # Through root's link, never the student's socket folder: what answers there may be anything
-    # the student put there, and a server whose link is gone must be started (relinked), not used.
-    return record.state == Container.State.RUNNING and jupyter.answers(record.link, record.base_url, timeout=5)
+    # At the backend's address for it (podman: root's link), never the student's socket folder:
+    # what answers there may be anything the student put there, and a server whose address is
+    # gone must be started (relinked), not used.
+    return record.state == Container.State.RUNNING and get_backend().answers(record)
 
 
 def begin(record: Container, page: str, notebook: str = "", action: str = "") -> Start:

@@ -14,10 +14,9 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from nbhosting.containers.lease import LeaseTimeout, holder
-from nbhosting.containers.podman import backend
-from nbhosting.containers.spawn import SpawnError, ensure_running
-from nbhosting.monitor import actions
+from nbhosting.containers import lifecycle
+from nbhosting.containers.lease import holder
+from nbhosting.containers.lifecycle import LeaseTimeout, SpawnError, ensure_running
 from nbhosting.starts import queue
 from nbhosting.starts.models import Start
 from nbhosting.stats.models import record_open
@@ -109,8 +108,8 @@ def stop_unclaimed() -> None:
             continue
         others = Start.objects.filter(container=start.container_id, delivered__gte=start.finished).exists()
         if not others:
-            actions.stop(start.container, backend(), "started for a page that nobody waited on",
-                         unopened_since=start.finished)
+            lifecycle.stop(start.container, "started for a page that nobody waited on",
+                           unopened_since=start.finished)
 
 
 def dispatcher() -> Dispatcher:

@@ -6,18 +6,16 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from nbhosting.containers import lifecycle
 from nbhosting.containers.backend import BackendError
-from nbhosting.containers.lease import LeaseTimeout
+from nbhosting.containers.lifecycle import LeaseTimeout, SpawnError, ensure_running
 from nbhosting.containers.models import Container
-from nbhosting.containers.podman import backend
-from nbhosting.containers.spawn import SpawnError, ensure_running
 from nbhosting.courses.models import Course
 from nbhosting.dashboard import jobs, staff_work
 from nbhosting.dashboard.access import course_view, is_admin
 from nbhosting.dashboard.forms import CourseSettingsForm
 from nbhosting.dashboard.models import Job
 from nbhosting.dashboard.views.courses import course as course_page
-from nbhosting.monitor import actions
 from nbhosting.names import InvalidName, validate_identity
 from nbhosting.workspaces import quota
 from nbhosting.workspaces.models import UidRangeExhausted
@@ -25,7 +23,6 @@ from nbhosting.workspaces.workspace import WorkspaceError
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
 
 log = logging.getLogger(__name__)
-LEASE_WAIT = 30
 
 
 def _back(course: Course) -> HttpResponseRedirect:
@@ -96,9 +93,9 @@ def _record(course: Course, student: str) -> Container:
 
 
 def _stop(record: Container, who: str) -> None:
-    """The monitor's stop: logged with its reason, the leftover socket removed, the row updated."""
-    if actions.stop(record, backend(), f"stopped by staff ({who})", wait=LEASE_WAIT) is actions.Stop.BUSY:
-        raise LeaseTimeout(f"{record.name} is busy starting; try again in a moment")
+    """The lifecycle's stop: logged with its reason, the server's address closed, the row updated."""
+    if lifecycle.stop(record, f"stopped by staff ({who})", wait=lifecycle.STAFF_WAIT) is lifecycle.Stop.BUSY:
+        raise LeaseTimeout(f"{record.name} is busy starting or stopping; try again in a moment")
 
 
 @course_view
@@ -136,7 +133,7 @@ def clear_staff_work(request: HttpRequest, course: Course) -> HttpResponse:
     reason = f"staff work cleared by {request.user.get_username()}"
     for student in staff_work.identities(course):
         try:
-            if staff_work.clear(course, student, backend(), reason, wait=LEASE_WAIT):
+            if staff_work.clear(course, student, reason, wait=lifecycle.STAFF_WAIT):
                 cleared.append(staff_work.username_of(student))
         except (BackendError, LeaseTimeout, WorkspaceError, OSError) as exc:
             messages.error(request, f"Could not clear the work of {staff_work.username_of(student)}: {exc}")

@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 
 from nbhosting.accounts import roster
 from nbhosting.accounts.views import set_password_path
-from nbhosting.cli import NbhCommand
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses.models import Course
 
 
@@ -29,9 +29,7 @@ class Command(NbhCommand):
         parser.add_argument("--print-links", action="store_true", help="print the links even where email is configured")
 
     def handle(self, course, csv, **options):
-        found = Course.objects.filter(name=course).first()
-        if found is None:
-            raise CommandError(f"no course named {course}")
+        found = find_course(course)
         try:
             lines = roster.read(csv)
         except roster.RosterError as exc:

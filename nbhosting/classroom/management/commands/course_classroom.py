@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from nbhosting.accounts.models import EnrollmentKey
 from nbhosting.classroom.models import Classroom, mode_of
-from nbhosting.cli import NbhCommand
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses.models import Course
 from nbhosting.names import SEGMENT_RE
 
@@ -25,9 +25,7 @@ class Command(NbhCommand):
         parser.add_argument("--signup-group", help="the group of students who sign up with the key")
 
     def handle(self, course, **options):
-        found = Course.objects.filter(name=course).first()
-        if found is None:
-            raise CommandError(f"no course named {course}")
+        found = find_course(course)
         group = options["signup_group"]
         if group and (len(group) > 64 or not SEGMENT_RE.fullmatch(group)):
             raise CommandError(f"invalid group {group!r}: up to 64 characters, no control characters or slashes")

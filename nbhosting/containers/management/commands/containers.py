@@ -4,7 +4,7 @@ from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
-from nbhosting.containers.podman import backend
+from nbhosting.containers.backends import get_backend as backend
 from nbhosting.containers.spawn import labels_of_instance
 from nbhosting.courses.models import Course
 
@@ -40,7 +40,7 @@ class Command(NbhCommand):
                 "course": info.labels.get("nbhosting.course", ""),
                 "student": info.labels.get("nbhosting.student", ""),
                 "name": info.name,
-                "state": info.state,
+                "state": info.detail or info.state.value,  # the engine's own word
                 "image": image_state(info, current),
                 "image_id": info.image_id[:12],
                 "created": info.created.isoformat() if info.created else "",

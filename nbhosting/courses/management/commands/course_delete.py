@@ -6,10 +6,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from nbhosting import trees
-from nbhosting.cli import NbhCommand
-from nbhosting.containers.podman import backend
-from nbhosting.containers.spawn import labels_of_course
-from nbhosting.courses.models import Course
+from nbhosting.cli import NbhCommand, find_course
+from nbhosting.containers import lifecycle
 from nbhosting.exchange import inbound, layout
 
 
@@ -22,16 +20,11 @@ class Command(NbhCommand):
         parser.add_argument("--force", action="store_true", help="stop and remove running containers first")
 
     def handle(self, name, force, **options):
-        course = Course.objects.filter(name=name).first()
-        if course is None:
-            raise CommandError(f"no course named {name}")
-        containers = backend().list(labels_of_course(course.name))
-        running = [c.name for c in containers if c.running]
-        if running and not force:
-            raise CommandError(f"{len(running)} container(s) of {name} are running; use --force to stop them")
-        for container in containers:
-            backend().stop(container.name, settings.NBH_STOP_GRACE)
-            backend().remove(container.name)
+        course = find_course(name)
+        try:  # each under its pair's lease: an open under way finishes first, or the deletion stops
+            lifecycle.remove_course_containers(course, "course deleted", force=force)
+        except lifecycle.ContainersRunning as exc:
+            raise CommandError(str(exc)) from None
         archive = settings.DATA_ROOT / "archive" / f"{name}-{timezone.now():%Y%m%d-%H%M%S}"
         archive.mkdir(parents=True)
         archive.parent.chmod(0o700)

@@ -1,8 +1,7 @@
 from django.core.management.base import CommandError
 
-from nbhosting.cli import NbhCommand
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses import repo
-from nbhosting.courses.models import Course
 from nbhosting.exchange import sources
 
 
@@ -13,9 +12,7 @@ class Command(NbhCommand):
         parser.add_argument("name")
 
     def handle(self, name, **options):
-        course = Course.objects.filter(name=name).first()
-        if course is None:
-            raise CommandError(f"no course named {name}")
+        course = find_course(name)
         try:
             commit = sources.pull(course)
         except repo.RepoError as exc:

@@ -1,6 +1,6 @@
 from django.core.management.base import CommandError
 
-from nbhosting.cli import NbhCommand
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses.models import Course
 from nbhosting.sizes import InvalidSize, format_size, parse_size
 from nbhosting.workspaces import quota
@@ -21,9 +21,7 @@ class Command(NbhCommand):
         parser.add_argument("--quota", help="each student's disk quota, e.g. 2g, none ('' for the site's default)")
 
     def handle(self, name, **options):
-        course = Course.objects.filter(name=name).first()
-        if course is None:
-            raise CommandError(f"no course named {name}")
+        course = find_course(name)
         changes = {key: options[key] for key in ("image", "branch", "trust", "network", "quota")
                    if options[key] is not None}
         if changes.get("quota"):

@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from nbhosting.accounts.passwords import read_password_file
-from nbhosting.cli import NbhCommand
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses.models import Course
 
 
@@ -47,9 +47,7 @@ class Command(NbhCommand):
             self.stdout.write(f"password: {password}")
 
     def _course(self, name: str) -> Course:
-        course = Course.objects.filter(name=name).first()
-        if course is None:
-            raise CommandError(f"no course named {name}")
+        course = find_course(name)
         return course
 
     def _password(self, path: str | None) -> tuple[str | None, bool]:

@@ -1,15 +1,13 @@
 """Shared by the nbgrader commands: the course named on the command line, or one clear error."""
 from django.core.management.base import CommandError
 
+from nbhosting.cli import find_course
 from nbhosting.courses.models import Course
 from nbhosting.exchange.models import NbgraderCourse
 
 
 def get_course(name: str) -> Course:
-    course = Course.objects.filter(name=name).first()
-    if course is None:
-        raise CommandError(f"no course named {name}")
-    return course
+    return find_course(name)
 
 
 def get_nbgrader(name: str) -> NbgraderCourse:

@@ -1,7 +1,6 @@
 from django.core.management.base import CommandError
 
-from nbhosting.cli import NbhCommand
-from nbhosting.courses.models import Course
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.gateway.launch import DEFAULT_TTL, GIT_REPO, LAZY_COPY, signed_query
 from nbhosting.names import InvalidName, validate_notebook_path, validate_student
 
@@ -18,9 +17,7 @@ class Command(NbhCommand):
         parser.add_argument("--git", action="store_true", help="a classroom (notebookGitRepo) link")
 
     def handle(self, course, notebook, student, ttl, base, git, **options):
-        found = Course.objects.filter(name=course).first()
-        if found is None:
-            raise CommandError(f"no course named {course}")
+        found = find_course(course)
         try:
             validate_notebook_path(notebook)
             validate_student(student)

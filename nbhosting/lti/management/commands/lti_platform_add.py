@@ -3,8 +3,7 @@ from django.core.management.base import CommandError
 from django.core.validators import URLValidator
 from django.db import transaction
 
-from nbhosting.cli import NbhCommand
-from nbhosting.courses.models import Course
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.lti.config import tool_urls
 from nbhosting.lti.models import Deployment, Platform
 
@@ -36,12 +35,7 @@ class Command(NbhCommand):
                 raise CommandError(f"not an http(s) URL: {value!r}") from None
         if not client_id.strip() or not all(d.strip() for d in options["deployment"]):
             raise CommandError("the client id and deployment ids must not be empty")
-        courses = []
-        for name in options["course"]:
-            course = Course.objects.filter(name=name).first()
-            if course is None:
-                raise CommandError(f"no course named {name}")
-            courses.append(course)
+        courses = [find_course(name) for name in options["course"]]
         with transaction.atomic():
             platform, created = Platform.objects.update_or_create(
                 issuer=issuer, client_id=client_id,

@@ -1,10 +1,7 @@
 from django.core.management.base import CommandError
 
-from nbhosting.cli import NbhCommand
-from nbhosting.containers.backend import BackendError
-from nbhosting.containers.lease import LeaseTimeout
-from nbhosting.containers.spawn import SpawnError, ensure_running
-from nbhosting.monitor.pairs import find_record, stop_for_staff
+from nbhosting.cli import NbhCommand, find_pair
+from nbhosting.containers import lifecycle
 
 
 class Command(NbhCommand):
@@ -16,10 +13,9 @@ class Command(NbhCommand):
         parser.add_argument("student", help="a student id, or _instructors-<course> for the grading server")
 
     def handle(self, course: str, student: str, **options):
-        record = find_record(course, student)
-        stop_for_staff(record, "restarted by staff (nbh container-restart)")
+        record = find_pair(course, student)
         try:
-            ready = ensure_running(record.course, record.student)
-        except (BackendError, SpawnError, LeaseTimeout) as exc:
+            ready = lifecycle.restart(record, "restarted by staff (nbh container-restart)")
+        except (lifecycle.SpawnError, lifecycle.LeaseTimeout) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"restarted {record.name} in {ready.seconds:.1f}s")

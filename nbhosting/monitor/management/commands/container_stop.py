@@ -1,6 +1,7 @@
-from nbhosting.cli import NbhCommand
-from nbhosting.monitor.actions import Stop
-from nbhosting.monitor.pairs import find_record, stop_for_staff
+from django.core.management.base import CommandError
+
+from nbhosting.cli import NbhCommand, find_pair
+from nbhosting.containers import lifecycle
 
 
 class Command(NbhCommand):
@@ -11,8 +12,11 @@ class Command(NbhCommand):
         parser.add_argument("student", help="a student id, or _instructors-<course> for the grading server")
 
     def handle(self, course: str, student: str, **options):
-        record = find_record(course, student)
-        if stop_for_staff(record, "stopped by staff (nbh container-stop)") is Stop.NOT_RUNNING:
+        record = find_pair(course, student)
+        outcome = lifecycle.stop(record, "stopped by staff (nbh container-stop)", wait=lifecycle.STAFF_WAIT)
+        if outcome is lifecycle.Stop.BUSY:
+            raise CommandError(f"{record.name} is busy starting or stopping; try again in a moment")
+        if outcome is lifecycle.Stop.NOT_RUNNING:
             self.stdout.write(f"{record.name} is not running: nothing to stop")
         else:
             self.stdout.write(f"stopped {record.name}")

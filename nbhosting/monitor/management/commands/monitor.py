@@ -8,7 +8,7 @@ from django.db import close_old_connections
 
 from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import BackendError
-from nbhosting.containers.podman import backend
+from nbhosting.containers.backends import get_backend as backend
 from nbhosting.monitor import cycle
 
 log = logging.getLogger("nbhosting.monitor")

@@ -2,8 +2,7 @@ import os
 
 from django.core.management.base import CommandError
 
-from nbhosting.cli import NbhCommand
-from nbhosting.courses.models import Course
+from nbhosting.cli import NbhCommand, find_course
 from nbhosting.exchange import inbound
 from nbhosting.exchange.models import nbgrader_of
 from nbhosting.sizes import format_size
@@ -17,9 +16,7 @@ class Command(NbhCommand):
         parser.add_argument("name")
 
     def handle(self, name, **options):
-        course = Course.objects.filter(name=name).first()
-        if course is None:
-            raise CommandError(f"no course named {name}")
+        course = find_course(name)
         try:
             disk = quota.driver()
             found = quota.usage(course)

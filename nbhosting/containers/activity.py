@@ -1,5 +1,5 @@
-"""The idle signal of one student's server, read from Jupyter itself and from the kernel's view
-of the server's socket.
+"""The activity probe of a server on this host (the podman backend's): read from Jupyter itself, and
+from the kernel's view of the server's socket in /proc.
 
 The latest of these counts as the server's last activity:
 - Jupyter's own last_activity (/api/status), which moves with every request a browser makes;
@@ -10,31 +10,16 @@ The latest of these counts as the server's last activity:
 Our own requests carry no_track_activity, so that watching a server does not keep it alive.
 """
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from nbhosting.containers import jupyter
+from nbhosting.containers.backend import Activity
 
 UNTRACKED = "?no_track_activity=1"
 # /proc/net/unix: a socket in state 03 (connected) named after the server's path is one accepted
 # connection; the listening socket is in state 01.
 CONNECTED = "03"
-
-
-@dataclass(frozen=True)
-class Activity:
-    answered: bool
-    last_activity: datetime | None = None
-    kernels: int = 0
-    busy_kernels: int = 0
-    terminals: int = 0
-    connections: int = 0
-
-    @property
-    def in_use(self) -> bool:
-        """Something is going on right now, however long ago the last request was."""
-        return self.busy_kernels > 0 or self.connections > 0
 
 
 def parse_time(value: object) -> datetime | None:
@@ -66,7 +51,7 @@ def accepted_connections() -> set[int]:
 
 
 def _socket_inodes(pid: int) -> set[int]:
-    inodes = set()
+    inodes: set[int] = set()
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
     except OSError:
@@ -90,7 +75,7 @@ def open_connections(pid: int, accepted: set[int]) -> int:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return 0
-    held = set()
+    held: set[int] = set()
     for child in (pid, *map(int, children)):
         held |= _socket_inodes(child)
     return len(held & accepted)
