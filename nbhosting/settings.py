@@ -212,6 +212,13 @@ NBH_PUBLIC_URL = os.environ.get("NBH_PUBLIC_URL", "")
 
 # nbgrader courses: the default submission size limit, in kilobytes (nbgrader's own unit).
 NBH_SUBMISSION_LIMIT_KB = int(os.environ.get("NBH_SUBMISSION_LIMIT_KB", "20000"))
+# Each student's share of an nbgrader course's exchange (a course may set its own): at most this
+# much in their drop box at once, and at most this much of their accepted submissions kept.
+NBH_EXCHANGE_QUOTA = os.environ.get("NBH_EXCHANGE_QUOTA", "100m")
+try:
+    parse_size(NBH_EXCHANGE_QUOTA)
+except InvalidSize as exc:
+    raise ImproperlyConfigured(f"NBH_EXCHANGE_QUOTA: {exc}") from None
 
 # --- container lifecycle (the monitor) ---------------------------------------------------------
 # All in seconds. Kernels idle this long are culled inside Jupyter, which frees most of the memory.

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from nbhosting.containers import lifecycle
+from nbhosting.containers import lease, lifecycle
 from nbhosting.containers.backend import Activity, Backend, BackendError, ContainerInfo, ServerState
 from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import labels_of_instance
@@ -84,6 +84,8 @@ class CycleWork:
         info = self.snap.infos.get(record.name)
         state = info.state if info is not None else None
         try:
+            if leased(record, self.snap.now) and lease.free_if_gone(record):
+                record.lease_owner, record.lease_until = "", None  # its worker died: taken over
             if not leased(record, self.snap.now):  # else a start or a stop is under way
                 state = self.reconcile(record, info, activity)
         finally:
