@@ -163,11 +163,15 @@ def _launch(record: Container, backend: Backend, image: str) -> None:
     info = backend.status(record.name)
     if info is not None and info.state.up:
         return  # running but not answering yet: it may be starting; wait for it
-    if info is not None and info.image_id == image and info.state != ServerState.LOST:
+    # A container made for another identity (a pool server a student claimed, whose mounts name
+    # the pool's workspace path) is made again, like one on an outdated image.
+    same = info is not None and info.labels.get("nbhosting.student") == record.student.name
+    if info is not None and same and info.image_id == image and info.state != ServerState.LOST:
         backend.prepare(record)
         backend.start(record.name)
         return
-    # Absent, lost, or stopped on an outdated image: a new container picks up the course's image.
+    # Absent, lost, made for another identity, or stopped on an outdated image: a new container
+    # picks up the course's image.
     if info is not None:
         backend.remove(record.name)
     backend.prepare(record)
