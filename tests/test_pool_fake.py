@@ -3,6 +3,7 @@ server (its container, secret and uid become the student's, its workspace folder
 start), a slot is never taken twice, a student who owns anything never claims, the monitor refills
 (students' starts first) and culls unclaimed servers outside the schedule or beyond the size.
 The workspaces are real folders, owned by the students' uids, as in production: that needs root."""
+import json
 import os
 import shutil
 import tempfile
@@ -10,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
@@ -298,3 +301,30 @@ def test_the_schedule(hours, days, when, wanted, settings):
 def test_a_bad_schedule_is_refused(hours, days):
     with pytest.raises(schedule.InvalidSchedule):
         schedule.parse_hours(hours) if hours else schedule.parse_days(days)
+
+
+def test_course_update_sets_the_pool_and_refuses_bad_values(site, capsys):
+    course = make_course("physics")
+    call_command("course_update", "physics", "--pool", "8", "--pool-hours", "08:00-18:00", "--pool-days", "Mon-Fri")
+    policy = Policy.objects.get(course=course)
+    assert (policy.size, policy.hours, policy.days) == (8, "08:00-18:00", "mon-fri")
+    for bad, message in ((["--pool", "-1"], "invalid pool size -1"), (["--pool-hours", "8-18"], "invalid pool hours"),
+                         (["--pool-days", "weekdays"], "invalid pool days")):
+        with pytest.raises(CommandError, match=message):
+            call_command("course_update", "physics", *bad)
+    policy.refresh_from_db()
+    assert (policy.size, policy.hours, policy.days) == (8, "08:00-18:00", "mon-fri")  # nothing changed
+
+
+def test_course_list_and_containers_show_warm_servers_and_claimed_ones_by_their_student(site, capsys):
+    course = pooled_course(size=2)
+    warm(site, course, 2)
+    pool_claim.claim(course, get_or_create_student("ann"))
+    capsys.readouterr()
+    call_command("course_list")
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("physics"))
+    assert line.split()[2:5] == ["1", "1", "1/2"]  # (no commit) one student, running; one of two warm
+    call_command("containers", "--json")
+    rows = json.loads(capsys.readouterr().out)
+    students = sorted(r["student"] for r in rows)
+    assert students[0].startswith("_pool-") and students[1] == "ann"
