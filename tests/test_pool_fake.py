@@ -21,6 +21,7 @@ from nbhosting.containers.backend import ServerState
 from nbhosting.containers.fake import FakeBackend
 from nbhosting.containers.models import Container
 from nbhosting.courses.models import Course
+from nbhosting.dashboard import overview
 from nbhosting.monitor import cycle
 from nbhosting.monitor.models import Cull
 from nbhosting.pool import claim as pool_claim
@@ -328,3 +329,13 @@ def test_course_list_and_containers_show_warm_servers_and_claimed_ones_by_their_
     rows = json.loads(capsys.readouterr().out)
     students = sorted(r["student"] for r in rows)
     assert students[0].startswith("_pool-") and students[1] == "ann"
+
+
+def test_the_dashboard_shows_a_claimed_server_as_its_students_and_counts_the_warm_ones(site):
+    course = pooled_course(size=2)
+    warm(site, course, 2)
+    pool_claim.claim(course, get_or_create_student("ann"))
+    rows = {row.name: row.state for row in overview.students(course)}
+    assert rows == {"ann": "running"}  # by the row, though the container's label names the pool
+    summary = overview.summaries([course])[0]
+    assert (summary.students, summary.running, summary.warm, summary.pool) == (1, 2, 1, "2 (all day, every day)")
