@@ -113,15 +113,15 @@ def retire(slot: Slot, backend: Backend) -> bool:
 def refill(course: Course, free: list[Slot], wanted: int, backend: Backend) -> bool:
     """Starts free slots that are down, then makes new ones, up to `wanted` running. False when
     a start had to wait for students' starts."""
-    running = [s for s in free if s.container.state == State.RUNNING][:wanted]
+    running = len([s for s in free if s.container.state == State.RUNNING])
     down = [s.container for s in free if s.container.state != State.RUNNING]
-    while len(running) < wanted:
+    while running < wanted:
         if not queue.spare_slots():
             return False
         record = down.pop(0) if down else new_slot(course).container
         if not start(record, backend):
             return False
-        running.append(record)
+        running += 1
     return True
 
 
