@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "nbhosting.accounts",
     "nbhosting.classroom",
     "nbhosting.starts",
+    "nbhosting.pool",
     "nbhosting.lti",
 ]
 

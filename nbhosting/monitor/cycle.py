@@ -21,6 +21,7 @@ from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import labels_of_instance
 from nbhosting.monitor import counts, policy
 from nbhosting.monitor.models import Cull, Cycle
+from nbhosting.pool import upkeep as pools
 
 log = logging.getLogger(__name__)
 State = Container.State
@@ -79,6 +80,7 @@ class CycleWork:
         self.snap = snap
         self.limits = limits()
         self.tally = counts.Tally()
+        self.pools = pools.plan(snap.now)  # unclaimed pool servers: kept while wanted, not idle-culled
 
     def handle(self, record: Container, activity: Activity | None) -> None:
         info = self.snap.infos.get(record.name)
@@ -106,8 +108,8 @@ class CycleWork:
                                             f"although recorded {record.state}")
             if info.state != ServerState.RUNNING:
                 return info.state  # still starting: the tiers apply once it runs
-            decision = policy.for_running(activity or Activity(answered=False), record.started_at,
-                                          record.last_open, now, self.limits)
+            decision = self.pools.decision(record) if self.pools.has(record) else policy.for_running(
+                activity or Activity(answered=False), record.started_at, record.last_open, now, self.limits)
             if decision and lifecycle.stop(record, decision.reason, backend=self.backend,
                                            idle_seconds=decision.idle_seconds,
                                            unopened_since=record.last_open) is lifecycle.Stop.STOPPED:
@@ -177,6 +179,7 @@ def run(backend: Backend) -> Cycle:
         if info.name not in known:
             work.isolated(info.name, work.handle_unknown, info)
     work.isolated("leftovers", work.clean_leftovers)
+    work.isolated("pools", pools.run, backend, snap.now)  # refill and retire (nbhosting/pool)
     cycle = counts.save(work.tally, snap.now, time.monotonic() - started)
     log.info("cycle: %d running, %d stopped, %d kernels (%d busy), %d culled, %d errors, %.2fs",
              cycle.running, cycle.stopped, cycle.kernels, cycle.busy_kernels, cycle.culled,
