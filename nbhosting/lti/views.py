@@ -110,7 +110,7 @@ def _read_storage(request: HttpRequest, row) -> HttpResponse:
 def _open(request: HttpRequest, platform: Platform, data: dict) -> HttpResponse:
     try:
         target = launching.target_of(platform.courses.all(), data.get(launching.CUSTOM) or {})
-        role = launching.role_of(data, target.mode)
+        role = launching.role_of(platform, data, target)
         notebook = resolve(target.course.repo_dir, target.notebook) if target.mode != "instructor" else None
     except launching.Refused as refused:
         return error_page(request, refused.status, refused.title, refused.message)
