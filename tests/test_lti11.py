@@ -150,3 +150,21 @@ def test_basic_outcomes_reach_the_lms(stack, consumer, outcomes):
     assert received == [("sourced-42", "0.7500")]
     assert stack.query("SELECT score, maximum, status FROM lti_scorepush WHERE assignment = 'ps1' "
                        "AND outcome_id IS NOT NULL") == [(1.5, 2.0, "sent")]
+
+
+def test_an_instructor_is_staff_only_from_a_mapped_context(stack, consumer):
+    """LTI 1.1 too: an Instructor's role counts only in a context_id an admin linked to the course."""
+    def role_after_launch(context_id: str) -> str:
+        user = f"t-{secrets.token_hex(3)}"
+        answer = post(consumer, signed(consumer, params(user_id=user, roles="Instructor", context_id=context_id)))
+        assert answer.status_code == 302, answer.text[:300]
+        return stack.query("SELECT e.role FROM accounts_externalidentity i JOIN accounts_enrollment e "
+                           "ON e.student_id = i.student_id WHERE i.issuer = ? AND i.subject = ?",
+                           f"lti11:{KEY}", user)[0][0]
+
+    assert role_after_launch("moodle-course-7") == "learner"
+    stack.nbh("lti-context-add", "--lti11", KEY, "moodle-course-7", "lti11demo")
+    assert role_after_launch("moodle-course-7") == "instructor"
+    assert role_after_launch("moodle-course-8") == "learner"
+    refused = stack.nbh("lti-context-add", "--lti11", KEY, "moodle-course-7", "lti11other", check=False)
+    assert refused.returncode != 0 and refused.stderr.count("\n") == 1 and "may not open lti11other" in refused.stderr

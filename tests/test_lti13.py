@@ -11,7 +11,7 @@ import requests
 
 from tests.browser import ARTIFACTS, chromium
 from tests.helpers import SERVER_URL, follow_progress
-from tests.lti_platform import DEPLOYMENT_CLAIM, INSTRUCTOR, LEARNER, LaunchSpec, LmsSite, rsa_pair
+from tests.lti_platform import DEPLOYMENT_CLAIM, INSTRUCTOR, LEARNER, MEMBERSHIP, LaunchSpec, LmsSite, rsa_pair
 from tests.stack import make_repo
 
 
@@ -183,14 +183,23 @@ def test_a_course_the_platform_is_not_mapped_to_is_refused(stack, lms, other_cou
     assert counts(stack) == before
 
 
+@pytest.fixture(scope="module")
+def mapped_context(stack, lms, lti_course) -> str:
+    """An LMS course whose teachers an admin made staff of `ltidemo`."""
+    stack.nbh("lti-context-add", lms.issuer, "lms-mapped", lti_course)
+    return "lms-mapped"
+
+
 @pytest.mark.parametrize("roles", [
     LEARNER,
     LEARNER + INSTRUCTOR,  # a Learner never is staff, whatever else the token claims
     [INSTITUTION_FACULTY, SYSTEM_ADMIN],  # institution and system roles say nothing of this course
 ], ids=["learner", "learner-and-instructor", "institution-roles"])
-def test_a_learner_asking_for_instructor_pages_is_refused(stack, lms, lti_course, roles):
+def test_a_learner_asking_for_instructor_pages_is_refused(stack, lms, lti_course, mapped_context, roles):
+    """Even in an LMS course whose teachers are staff of ours."""
     before = counts(stack)
-    spec = LaunchSpec(f"user-{secrets.token_hex(3)}", roles, {"course": lti_course, "mode": "instructor"})
+    spec = LaunchSpec(f"user-{secrets.token_hex(3)}", roles, {"course": lti_course, "mode": "instructor"},
+                      context=mapped_context)
     session = requests.Session()
     response, _, _ = launch(lms, session, spec)
     assert response.status_code == 403 and "Instructors only" in response.text
@@ -201,11 +210,35 @@ def test_a_learner_asking_for_instructor_pages_is_refused(stack, lms, lti_course
         assert answer.status_code == 302 and "login" in answer.headers["Location"]
 
 
-def test_an_lms_instructor_manages_the_course(stack, lms, lti_course):
-    user = f"teacher-{secrets.token_hex(3)}"
+def staff_pages_of(stack, session, course: str) -> list[int]:
+    """What this browser gets from the course's staff pages: 200 for its staff."""
+    return [session.get(stack.url + page, allow_redirects=False, timeout=300).status_code
+            for page in (f"/staff/course/{course}/", f"/instructor/{course}/")]
+
+
+def role_in(stack, lms, subject: str, course: str) -> list[tuple]:
+    return stack.query("SELECT e.role, e.source FROM accounts_externalidentity i JOIN accounts_enrollment e "
+                       "ON e.student_id = i.student_id JOIN courses_course c ON c.id = e.course_id "
+                       "WHERE i.issuer = ? AND i.subject = ? AND c.name = ?", lms.issuer, subject, course)
+
+
+def test_an_lms_instructor_manages_the_course_only_from_a_mapped_context(stack, lms, lti_course):
+    """An Instructor of an LMS course that no admin linked to ours is refused the staff pages (and
+    told what to give the admin), creating nothing; once linked, the same launch makes them staff;
+    unlinked, they are not any more."""
+    user, context = f"teacher-{secrets.token_hex(3)}", f"lms-course-{secrets.token_hex(3)}"
+    spec = LaunchSpec(user, INSTRUCTOR, {"course": lti_course, "mode": "instructor"}, context=context,
+                      name="Grace Hopper")
+    before = counts(stack)
     session = requests.Session()
-    response, _, _ = launch(lms, session, LaunchSpec(user, INSTRUCTOR, {"course": lti_course, "mode": "instructor"},
-                                                     name="Grace Hopper"))
+    refused, _, _ = launch(lms, session, spec)
+    assert refused.status_code == 403 and "not linked" in refused.text, refused.text[:500]
+    assert lms.issuer in refused.text and context in refused.text and "nbh lti-context-add" in refused.text
+    assert counts(stack) == before
+    assert all(code == 302 for code in staff_pages_of(stack, session, lti_course))  # to the login page
+
+    stack.nbh("lti-context-add", lms.issuer, context, lti_course)
+    response, _, _ = launch(lms, session, spec)
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/staff/course/{lti_course}/")
     page = session.get(stack.url + response.headers["Location"], timeout=60)
@@ -215,6 +248,34 @@ def test_an_lms_instructor_manages_the_course(stack, lms, lti_course):
                        "JOIN auth_user u ON u.id = i.user_id WHERE i.subject = ?", user)
     assert len(rows) == 1 and rows[0][0] == "instructor"
     assert rows[0][2].startswith("!")  # no usable password
+
+    removed = stack.nbh("lti-context-remove", lms.issuer, context, lti_course).stdout
+    assert "1 of its teachers are learners there now" in removed
+    assert role_in(stack, lms, user, lti_course) == [("learner", "lti")]
+    assert staff_pages_of(stack, session, lti_course)[0] == 403  # the same session, staff no more
+
+
+def test_an_instructor_of_an_unmapped_context_gets_a_learners_view(stack, lms, lti_course):
+    """The attack: a teacher of any LMS course names our course in a link of their own. They open
+    the notebook as a student, and are staff of nothing."""
+    user = f"teacher-{secrets.token_hex(3)}"
+    session = requests.Session()
+    spec = LaunchSpec(user, INSTRUCTOR, {"course": lti_course, "notebook": "intro"},
+                      context=f"another-lms-course-{secrets.token_hex(3)}")
+    response = follow_progress(stack, launch(lms, session, spec)[0])
+    assert response.status_code == 302 and SERVER_URL.match(response.headers["Location"])
+    assert role_in(stack, lms, user, lti_course) == [("learner", "lti")]
+    assert stack.query("SELECT i.user_id FROM accounts_externalidentity i WHERE i.subject = ?", user) == [(None,)]
+    assert all(code == 302 for code in staff_pages_of(stack, session, lti_course))
+
+
+def test_a_ta_of_a_mapped_context_is_staff(stack, lms, lti_course, mapped_context):
+    user = f"ta-{secrets.token_hex(3)}"
+    spec = LaunchSpec(user, [f"{MEMBERSHIP}/Instructor#TeachingAssistant"],
+                      {"course": lti_course, "notebook": "intro"}, context=mapped_context)
+    response = follow_progress(stack, launch(lms, requests.Session(), spec)[0])
+    assert response.status_code == 302 and SERVER_URL.match(response.headers["Location"])
+    assert role_in(stack, lms, user, lti_course) == [("ta", "lti")]
 
 
 def test_deep_linking_round_trip(stack, lms, lti_course):
@@ -226,6 +287,8 @@ def test_deep_linking_round_trip(stack, lms, lti_course):
         tab.goto(lms.page_url(hint))
         frame = tab.wait_for_selector("iframe#tool").content_frame()
         frame.wait_for_selector("#picker", timeout=120_000)
+        # Its LMS course is not linked to ours: it may still link notebooks, and is told it is no staff.
+        assert "is not linked to" in frame.inner_text(f".staff[data-course='{lti_course}']")
         frame.check(f"input[name=notebook][value='w1/1.2-intro.ipynb'][data-course='{lti_course}']")
         frame.click("#add")
         frame.wait_for_selector("#added", timeout=60_000)
