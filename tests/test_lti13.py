@@ -8,6 +8,7 @@ import secrets
 import jwt
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from tests.browser import ARTIFACTS, chromium
 from tests.helpers import SERVER_URL, follow_progress
@@ -310,3 +311,63 @@ def test_deep_linking_is_for_instructors_and_its_choice_is_signed(stack, lms, lt
         "token": "forged", "course": lti_course, "notebook": "intro", "mode": "mooc"})
     assert forged.status_code == 400
     assert counts(stack) == before
+
+
+class SourceAddress(HTTPAdapter):
+    """Connections from another loopback address: another client, as nginx's X-Real-IP sees it."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **{**kwargs, "source_address": (self.address, 0)})
+
+
+def client_at(address: str) -> requests.Session:
+    session = requests.Session()
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, SourceAddress(address))
+    return session
+
+
+def lti_limits(stack) -> tuple[int, int]:
+    out = stack.nbh("shell", "-c", "from django.conf import settings as s; "
+                    "print(s.NBH_LTI_MAX_PENDING_PER_ADDRESS, s.NBH_LTI_MAX_FAILURES_PER_ADDRESS)").stdout
+    pending, failures = out.split()[-2:]
+    return int(pending), int(failures)
+
+
+def test_a_flood_of_logins_is_throttled_per_address(stack, lms, lti_course):
+    """Logins that no launch completes pile up rows: one address gets a readable 429 past its
+    limit, creating no more of them; another address's launch still opens."""
+    pending, _ = lti_limits(stack)
+    flooder, address = client_at("127.0.0.9"), "127.0.0.9"
+    hint = lms.place(learner_spec(lti_course))
+    for _ in range(pending):
+        assert flooder.get(lms.login_url(hint), allow_redirects=False, timeout=60).status_code == 302
+    refused = flooder.get(lms.login_url(hint), allow_redirects=False, timeout=60)
+    assert refused.status_code == 429 and "Too many LTI launches" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 300
+    rows = stack.query("SELECT COUNT(*) FROM lti_launchstate WHERE address = ? AND used IS NULL", address)
+    assert rows == [(pending,)]
+    response, _, _ = launch(lms, requests.Session(), learner_spec(lti_course))  # from 127.0.0.1
+    assert response.status_code == 302, response.text[:300]
+
+
+def test_a_flood_of_refused_launches_is_throttled_per_address(stack, lms, lti_course):
+    """Past its limit of refused launches, an address gets 429 even for a valid launch, which
+    creates nothing and stays usable from its own browser's address."""
+    _, failures = lti_limits(stack)
+    flooder = client_at("127.0.0.10")
+    forged = {"id_token": "x.y.z", "state": "state-" + secrets.token_urlsafe(24) + ".00"}
+    for _ in range(failures):
+        assert flooder.post(f"{stack.url}/lti/launch/", data=forged, timeout=60).status_code == 403
+    action, form = lms.launch_form(requests.Session(), lms.place(learner_spec(lti_course)))
+    before = counts(stack)
+    refused = flooder.post(action, data=form, allow_redirects=False, timeout=60)
+    assert refused.status_code == 429 and "Too many LTI launches" in refused.text
+    assert flooder.get(lms.login_url(lms.place(learner_spec(lti_course))), allow_redirects=False,
+                       timeout=60).status_code == 429
+    assert counts(stack) == before
+    assert requests.post(action, data=form, allow_redirects=False, timeout=300).status_code == 302

@@ -21,7 +21,7 @@ from oauthlib.oauth1 import Client, RequestValidator, SignatureOnlyEndpoint
 from nbhosting.accounts import identity
 from nbhosting.accounts.models import Enrollment
 from nbhosting.gateway.pages import error_page
-from nbhosting.lti import contexts, launching, roles
+from nbhosting.lti import contexts, launching, roles, throttle
 from nbhosting.lti.models import Consumer, OAuthNonce, Outcome, ScorePush
 from nbhosting.lti.views import open_for
 from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
@@ -80,8 +80,11 @@ def verify(request: HttpRequest) -> Consumer | None:
 @csrf_exempt
 @require_POST
 def launch(request: HttpRequest) -> HttpResponse:
+    if (refused := throttle.launch_refused(request)) is not None:
+        return refused
     consumer = verify(request)
     if consumer is None:
+        throttle.record_failure(request)
         return error_page(request, 403, "LTI launch refused",
                           "The launch's signature, consumer key, timestamp or nonce is not valid, or it was used.")
     params = request.POST

@@ -49,8 +49,12 @@ class LaunchState(models.Model):
     # LTI client-side storage: the platform frame that holds a secret, and the secret's digest.
     storage_target = models.CharField(max_length=100, blank=True)
     storage_digest = models.CharField(max_length=64, blank=True)
+    address = models.CharField(max_length=45, blank=True)  # the client's, for the throttle (nbhosting.lti.throttle)
     expires = models.DateTimeField(db_index=True)
     used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["address", "expires"], name="lti_launchstate_address")]
 
 
 class Context(models.Model):

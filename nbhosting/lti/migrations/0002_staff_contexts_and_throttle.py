@@ -34,5 +34,14 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('consumer__isnull', True), ('platform__isnull', False)), models.Q(('consumer__isnull', False), ('platform__isnull', True)), _connector='OR'), name='staff_context_of_one_lms'), models.UniqueConstraint(condition=models.Q(('platform__isnull', False)), fields=('platform', 'context_id', 'course'), name='one_staff_context_13'), models.UniqueConstraint(condition=models.Q(('consumer__isnull', False)), fields=('consumer', 'context_id', 'course'), name='one_staff_context_11')],
             },
         ),
+        migrations.AddField(
+            model_name='launchstate',
+            name='address',
+            field=models.CharField(blank=True, max_length=45),
+        ),
+        migrations.AddIndex(
+            model_name='launchstate',
+            index=models.Index(fields=['address', 'expires'], name='lti_launchstate_address'),
+        ),
         migrations.RunPython(staff_only_by_mapping, migrations.RunPython.noop),
     ]
