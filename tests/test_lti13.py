@@ -47,42 +47,63 @@ def counts(stack) -> dict[str, int]:
 
 
 def run_a_cell(tab, frame) -> str:
-    frame.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+    """Runs the first code cell once its kernel is idle and its editor has the keyboard focus: each
+    step waits on what the page shows, never on a clock."""
+    frame.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=300_000)
     frame.wait_for_function("() => (document.querySelector('.jp-Toolbar-kernelName') || {}).innerText"
-                            "?.includes('Python 3')", timeout=120_000)
-    frame.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+                            "?.includes('Python 3')", timeout=300_000)
+    frame.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
     frame.click(".jp-CodeCell .jp-InputArea-editor")
+    frame.wait_for_function("() => document.activeElement?.closest('.jp-CodeCell .jp-InputArea-editor') != null",
+                            timeout=60_000)
     tab.keyboard.press("Shift+Enter")
     frame.wait_for_function(
         "() => [...document.querySelectorAll('.jp-CodeCell .jp-OutputArea-output')]"
-        ".some(e => e.innerText.includes('uid'))", timeout=60_000)
+        ".some(e => e.innerText.includes('uid'))", timeout=300_000)
     return " ".join(e.inner_text() for e in frame.query_selector_all(".jp-CodeCell .jp-OutputArea-output"))
+
+
+def storage_rows(stack) -> list[tuple]:
+    """Completed launches whose state the server bound to a secret in the platform's storage."""
+    return stack.query("SELECT key FROM lti_launchstate WHERE storage_target = '_parent' AND storage_digest != '' "
+                       "AND used IS NOT NULL")
 
 
 @pytest.mark.parametrize("storage", [False, True], ids=["state-fallback", "client-side-storage"])
 def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, storage):
-    user = f"lms-user-{'s' if storage else 'f'}"
+    user = f"lms-user-{'s' if storage else 'f'}-{secrets.token_hex(3)}"
     hint = lms.place(LaunchSpec(user, LEARNER, {"course": lti_course, "notebook": "intro"},
                                 name="Ada Lovelace", email="ada@example.org"))
+    bound_before = storage_rows(stack)
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium(block_third_party_cookies=True) as browser:
         tab = browser.new_page()
         tab.goto(lms.page_url(hint, storage=storage))
         frame = tab.wait_for_selector("iframe#tool").content_frame()
         try:
-            frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=180_000)
+            if storage:  # each step of the storage exchange, as the platform's page sees it
+                tab.wait_for_function("() => window.ltiMessages.includes('lti.put_data')", timeout=300_000)
+                tab.wait_for_function("() => window.ltiMessages.includes('lti.get_data')", timeout=300_000)
+            frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=300_000)
+            # Third-party cookies really are blocked in the tool's frame.
+            assert frame.evaluate("document.cookie = 'probe=1; SameSite=None'; document.cookie") == ""
+            texts = run_a_cell(tab, frame)
         except Exception:
-            (ARTIFACTS / "lti13-launch-failure.txt").write_text(
+            (ARTIFACTS / f"lti13-launch-failure-{'storage' if storage else 'fallback'}.txt").write_text(
                 f"{frame.url}\n{tab.evaluate('window.ltiMessages')}\n{frame.content()[:4000]}")
             raise
-        # Third-party cookies really are blocked in the tool's frame.
-        assert frame.evaluate("document.cookie = 'probe=1; SameSite=None'; document.cookie") == ""
-        texts = run_a_cell(tab, frame)
         tab.screenshot(path=str(ARTIFACTS / f"lti13-launch-{'storage' if storage else 'fallback'}.png"))
         messages = tab.evaluate("window.ltiMessages")
+        stored = tab.evaluate("Object.values(window.ltiStore).flatMap(Object.keys)")
     assert "uid" in texts
-    # The client-side storage was used exactly when the platform offered it.
+    # The client-side storage was used exactly when the platform offered it: the secret went into the
+    # platform's page, and the server accepted this launch only against it.
     assert ("lti.put_data" in messages and "lti.get_data" in messages) == storage
+    assert any(key.startswith("nbh_state_") for key in stored) == storage
+    bound = set(storage_rows(stack)) - set(bound_before)
+    assert len(bound) == (1 if storage else 0)
+    if storage:
+        assert f"nbh_state_{bound.pop()[0]}" in stored
     # The student is the platform's subject, not the email; enrolled as a learner by the LMS.
     rows = stack.query("SELECT s.name, e.role, e.source, i.email FROM accounts_externalidentity i "
                        "JOIN workspaces_student s ON s.id = i.student_id "
