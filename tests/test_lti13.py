@@ -53,7 +53,7 @@ def run_a_cell(tab, frame) -> str:
     frame.wait_for_function("() => (document.querySelector('.jp-Toolbar-kernelName') || {}).innerText"
                             "?.includes('Python 3')", timeout=300_000)
     frame.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
-    frame.click(".jp-CodeCell .jp-InputArea-editor")
+    frame.click(".jp-CodeCell .jp-InputArea-editor", timeout=120_000)
     frame.wait_for_function("() => document.activeElement?.closest('.jp-CodeCell .jp-InputArea-editor') != null",
                             timeout=60_000)
     tab.keyboard.press("Shift+Enter")
@@ -61,6 +61,23 @@ def run_a_cell(tab, frame) -> str:
         "() => [...document.querySelectorAll('.jp-CodeCell .jp-OutputArea-output')]"
         ".some(e => e.innerText.includes('uid'))", timeout=300_000)
     return " ".join(e.inner_text() for e in frame.query_selector_all(".jp-CodeCell .jp-OutputArea-output"))
+
+
+def value_in(frame, expression: str, timeout: int = 120_000):
+    """A JavaScript expression's value in a page or frame, within a timeout: a bare evaluate() has
+    none, and waits forever for a frame whose document Playwright lost track of on a loaded machine."""
+    return frame.wait_for_function(f"() => ({{value: {expression}}})", timeout=timeout).json_value()["value"]
+
+
+def what_the_frame_showed(tab, frame) -> str:
+    parts = []
+    for label, get in (("url", lambda: frame.url), ("messages", lambda: value_in(tab, "window.ltiMessages", 10_000)),
+                       ("page", lambda: value_in(frame, "document.body.innerText", 10_000)[:4000])):
+        try:
+            parts.append(f"{label}: {get()}")
+        except Exception as exc:  # noqa: BLE001 - a report of what could be seen, never a new failure
+            parts.append(f"{label}: ({exc})")
+    return "\n".join(parts)
 
 
 def storage_rows(stack) -> list[tuple]:
@@ -86,15 +103,15 @@ def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, s
                 tab.wait_for_function("() => window.ltiMessages.includes('lti.get_data')", timeout=300_000)
             frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=300_000)
             # Third-party cookies really are blocked in the tool's frame.
-            assert frame.evaluate("document.cookie = 'probe=1; SameSite=None'; document.cookie") == ""
+            assert value_in(frame, "(document.cookie = 'probe=1; SameSite=None', document.cookie)") == ""
             texts = run_a_cell(tab, frame)
         except Exception:
             (ARTIFACTS / f"lti13-launch-failure-{'storage' if storage else 'fallback'}.txt").write_text(
-                f"{frame.url}\n{tab.evaluate('window.ltiMessages')}\n{frame.content()[:4000]}")
+                what_the_frame_showed(tab, frame))
             raise
         tab.screenshot(path=str(ARTIFACTS / f"lti13-launch-{'storage' if storage else 'fallback'}.png"))
-        messages = tab.evaluate("window.ltiMessages")
-        stored = tab.evaluate("Object.values(window.ltiStore).flatMap(Object.keys)")
+        messages = value_in(tab, "window.ltiMessages")
+        stored = value_in(tab, "Object.values(window.ltiStore).flatMap(Object.keys)")
     assert "uid" in texts
     # The client-side storage was used exactly when the platform offered it: the secret went into the
     # platform's page, and the server accepted this launch only against it.
