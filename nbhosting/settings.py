@@ -128,6 +128,10 @@ PASSWORD_RESET_TIMEOUT = int(os.environ.get("NBH_SET_PASSWORD_LINK_TTL", str(7 *
 NBH_LOGIN_MAX_FAILURES = int(os.environ.get("NBH_LOGIN_MAX_FAILURES", "5"))
 NBH_LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("NBH_LOGIN_MAX_FAILURES_PER_ADDRESS", "30"))
 NBH_LOGIN_THROTTLE_WINDOW = int(os.environ.get("NBH_LOGIN_THROTTLE_WINDOW", "900"))
+# LTI floods, per client address: logins left unfinished (each keeps a row 5 minutes), and refused
+# launches (LTI 1.3 and 1.1) within the window above.
+NBH_LTI_MAX_PENDING_PER_ADDRESS = int(os.environ.get("NBH_LTI_MAX_PENDING_PER_ADDRESS", "50"))
+NBH_LTI_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("NBH_LTI_MAX_FAILURES_PER_ADDRESS", "30"))
 # Email for password links: none by default (links are printed by nbh commands instead).
 EMAIL_BACKEND = os.environ.get("NBH_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("NBH_EMAIL_HOST", "localhost")

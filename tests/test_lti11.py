@@ -150,3 +150,37 @@ def test_basic_outcomes_reach_the_lms(stack, consumer, outcomes):
     assert received == [("sourced-42", "0.7500")]
     assert stack.query("SELECT score, maximum, status FROM lti_scorepush WHERE assignment = 'ps1' "
                        "AND outcome_id IS NOT NULL") == [(1.5, 2.0, "sent")]
+
+
+def test_an_instructor_is_staff_only_from_a_mapped_context(stack, consumer):
+    """LTI 1.1 too: an Instructor's role counts only in a context_id an admin linked to the course."""
+    def role_after_launch(context_id: str) -> str:
+        user = f"t-{secrets.token_hex(3)}"
+        answer = post(consumer, signed(consumer, params(user_id=user, roles="Instructor", context_id=context_id)))
+        assert answer.status_code == 302, answer.text[:300]
+        return stack.query("SELECT e.role FROM accounts_externalidentity i JOIN accounts_enrollment e "
+                           "ON e.student_id = i.student_id WHERE i.issuer = ? AND i.subject = ?",
+                           f"lti11:{KEY}", user)[0][0]
+
+    assert role_after_launch("moodle-course-7") == "learner"
+    stack.nbh("lti-context-add", "--lti11", KEY, "moodle-course-7", "lti11demo")
+    assert role_after_launch("moodle-course-7") == "instructor"
+    assert role_after_launch("moodle-course-8") == "learner"
+    refused = stack.nbh("lti-context-add", "--lti11", KEY, "moodle-course-7", "lti11other", check=False)
+    assert refused.returncode != 0 and refused.stderr.count("\n") == 1 and "may not open lti11other" in refused.stderr
+
+
+def test_a_flood_of_bad_launches_is_throttled_per_address(stack, consumer):
+    from tests.test_lti13 import client_at, lti_limits
+    _, failures = lti_limits(stack)
+    flooder = client_at("127.0.0.11")
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for _ in range(failures):
+        body = signed(consumer, params(), secret="not-the-secret-at-all")
+        assert flooder.post(consumer, data=body, headers=headers, timeout=60).status_code == 403
+    before = counts(stack)
+    refused = flooder.post(consumer, data=signed(consumer, params()), headers=headers, allow_redirects=False,
+                           timeout=60)
+    assert refused.status_code == 429 and "Too many LTI launches" in refused.text
+    assert counts(stack) == before
+    assert post(consumer, signed(consumer, params())).status_code == 302  # another address

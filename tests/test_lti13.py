@@ -8,10 +8,11 @@ import secrets
 import jwt
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from tests.browser import ARTIFACTS, chromium
 from tests.helpers import SERVER_URL, follow_progress
-from tests.lti_platform import DEPLOYMENT_CLAIM, INSTRUCTOR, LEARNER, LaunchSpec, LmsSite, rsa_pair
+from tests.lti_platform import DEPLOYMENT_CLAIM, INSTRUCTOR, LEARNER, MEMBERSHIP, LaunchSpec, LmsSite, rsa_pair
 from tests.stack import make_repo
 
 
@@ -46,42 +47,80 @@ def counts(stack) -> dict[str, int]:
 
 
 def run_a_cell(tab, frame) -> str:
-    frame.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+    """Runs the first code cell once its kernel is idle and its editor has the keyboard focus: each
+    step waits on what the page shows, never on a clock."""
+    frame.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=300_000)
     frame.wait_for_function("() => (document.querySelector('.jp-Toolbar-kernelName') || {}).innerText"
-                            "?.includes('Python 3')", timeout=120_000)
-    frame.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-    frame.click(".jp-CodeCell .jp-InputArea-editor")
+                            "?.includes('Python 3')", timeout=300_000)
+    frame.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
+    frame.click(".jp-CodeCell .jp-InputArea-editor", timeout=120_000)
+    frame.wait_for_function("() => document.activeElement?.closest('.jp-CodeCell .jp-InputArea-editor') != null",
+                            timeout=60_000)
     tab.keyboard.press("Shift+Enter")
     frame.wait_for_function(
         "() => [...document.querySelectorAll('.jp-CodeCell .jp-OutputArea-output')]"
-        ".some(e => e.innerText.includes('uid'))", timeout=60_000)
+        ".some(e => e.innerText.includes('uid'))", timeout=300_000)
     return " ".join(e.inner_text() for e in frame.query_selector_all(".jp-CodeCell .jp-OutputArea-output"))
+
+
+def value_in(frame, expression: str, timeout: int = 120_000):
+    """A JavaScript expression's value in a page or frame, within a timeout: a bare evaluate() has
+    none, and waits forever for a frame whose document Playwright lost track of on a loaded machine."""
+    return frame.wait_for_function(f"() => ({{value: {expression}}})", timeout=timeout).json_value()["value"]
+
+
+def what_the_frame_showed(tab, frame) -> str:
+    parts = []
+    for label, get in (("url", lambda: frame.url), ("messages", lambda: value_in(tab, "window.ltiMessages", 10_000)),
+                       ("page", lambda: value_in(frame, "document.body.innerText", 10_000)[:4000])):
+        try:
+            parts.append(f"{label}: {get()}")
+        except Exception as exc:  # noqa: BLE001 - a report of what could be seen, never a new failure
+            parts.append(f"{label}: ({exc})")
+    return "\n".join(parts)
+
+
+def storage_rows(stack) -> list[tuple]:
+    """Completed launches whose state the server bound to a secret in the platform's storage."""
+    return stack.query("SELECT key FROM lti_launchstate WHERE storage_target = '_parent' AND storage_digest != '' "
+                       "AND used IS NOT NULL")
 
 
 @pytest.mark.parametrize("storage", [False, True], ids=["state-fallback", "client-side-storage"])
 def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, storage):
-    user = f"lms-user-{'s' if storage else 'f'}"
+    user = f"lms-user-{'s' if storage else 'f'}-{secrets.token_hex(3)}"
     hint = lms.place(LaunchSpec(user, LEARNER, {"course": lti_course, "notebook": "intro"},
                                 name="Ada Lovelace", email="ada@example.org"))
+    bound_before = storage_rows(stack)
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium(block_third_party_cookies=True) as browser:
         tab = browser.new_page()
         tab.goto(lms.page_url(hint, storage=storage))
         frame = tab.wait_for_selector("iframe#tool").content_frame()
         try:
-            frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=180_000)
+            if storage:  # each step of the storage exchange, as the platform's page sees it
+                tab.wait_for_function("() => window.ltiMessages.includes('lti.put_data')", timeout=300_000)
+                tab.wait_for_function("() => window.ltiMessages.includes('lti.get_data')", timeout=300_000)
+            frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=300_000)
+            # Third-party cookies really are blocked in the tool's frame.
+            assert value_in(frame, "(document.cookie = 'probe=1; SameSite=None', document.cookie)") == ""
+            texts = run_a_cell(tab, frame)
         except Exception:
-            (ARTIFACTS / "lti13-launch-failure.txt").write_text(
-                f"{frame.url}\n{tab.evaluate('window.ltiMessages')}\n{frame.content()[:4000]}")
+            (ARTIFACTS / f"lti13-launch-failure-{'storage' if storage else 'fallback'}.txt").write_text(
+                what_the_frame_showed(tab, frame))
             raise
-        # Third-party cookies really are blocked in the tool's frame.
-        assert frame.evaluate("document.cookie = 'probe=1; SameSite=None'; document.cookie") == ""
-        texts = run_a_cell(tab, frame)
         tab.screenshot(path=str(ARTIFACTS / f"lti13-launch-{'storage' if storage else 'fallback'}.png"))
-        messages = tab.evaluate("window.ltiMessages")
+        messages = value_in(tab, "window.ltiMessages")
+        stored = value_in(tab, "Object.values(window.ltiStore).flatMap(Object.keys)")
     assert "uid" in texts
-    # The client-side storage was used exactly when the platform offered it.
+    # The client-side storage was used exactly when the platform offered it: the secret went into the
+    # platform's page, and the server accepted this launch only against it.
     assert ("lti.put_data" in messages and "lti.get_data" in messages) == storage
+    assert any(key.startswith("nbh_state_") for key in stored) == storage
+    bound = set(storage_rows(stack)) - set(bound_before)
+    assert len(bound) == (1 if storage else 0)
+    if storage:
+        assert f"nbh_state_{bound.pop()[0]}" in stored
     # The student is the platform's subject, not the email; enrolled as a learner by the LMS.
     rows = stack.query("SELECT s.name, e.role, e.source, i.email FROM accounts_externalidentity i "
                        "JOIN workspaces_student s ON s.id = i.student_id "
@@ -183,14 +222,23 @@ def test_a_course_the_platform_is_not_mapped_to_is_refused(stack, lms, other_cou
     assert counts(stack) == before
 
 
+@pytest.fixture(scope="module")
+def mapped_context(stack, lms, lti_course) -> str:
+    """An LMS course whose teachers an admin made staff of `ltidemo`."""
+    stack.nbh("lti-context-add", lms.issuer, "lms-mapped", lti_course)
+    return "lms-mapped"
+
+
 @pytest.mark.parametrize("roles", [
     LEARNER,
     LEARNER + INSTRUCTOR,  # a Learner never is staff, whatever else the token claims
     [INSTITUTION_FACULTY, SYSTEM_ADMIN],  # institution and system roles say nothing of this course
 ], ids=["learner", "learner-and-instructor", "institution-roles"])
-def test_a_learner_asking_for_instructor_pages_is_refused(stack, lms, lti_course, roles):
+def test_a_learner_asking_for_instructor_pages_is_refused(stack, lms, lti_course, mapped_context, roles):
+    """Even in an LMS course whose teachers are staff of ours."""
     before = counts(stack)
-    spec = LaunchSpec(f"user-{secrets.token_hex(3)}", roles, {"course": lti_course, "mode": "instructor"})
+    spec = LaunchSpec(f"user-{secrets.token_hex(3)}", roles, {"course": lti_course, "mode": "instructor"},
+                      context=mapped_context)
     session = requests.Session()
     response, _, _ = launch(lms, session, spec)
     assert response.status_code == 403 and "Instructors only" in response.text
@@ -201,11 +249,35 @@ def test_a_learner_asking_for_instructor_pages_is_refused(stack, lms, lti_course
         assert answer.status_code == 302 and "login" in answer.headers["Location"]
 
 
-def test_an_lms_instructor_manages_the_course(stack, lms, lti_course):
-    user = f"teacher-{secrets.token_hex(3)}"
+def staff_pages_of(stack, session, course: str) -> list[int]:
+    """What this browser gets from the course's staff pages: 200 for its staff."""
+    return [session.get(stack.url + page, allow_redirects=False, timeout=300).status_code
+            for page in (f"/staff/course/{course}/", f"/instructor/{course}/")]
+
+
+def role_in(stack, lms, subject: str, course: str) -> list[tuple]:
+    return stack.query("SELECT e.role, e.source FROM accounts_externalidentity i JOIN accounts_enrollment e "
+                       "ON e.student_id = i.student_id JOIN courses_course c ON c.id = e.course_id "
+                       "WHERE i.issuer = ? AND i.subject = ? AND c.name = ?", lms.issuer, subject, course)
+
+
+def test_an_lms_instructor_manages_the_course_only_from_a_mapped_context(stack, lms, lti_course):
+    """An Instructor of an LMS course that no admin linked to ours is refused the staff pages (and
+    told what to give the admin), creating nothing; once linked, the same launch makes them staff;
+    unlinked, they are not any more."""
+    user, context = f"teacher-{secrets.token_hex(3)}", f"lms-course-{secrets.token_hex(3)}"
+    spec = LaunchSpec(user, INSTRUCTOR, {"course": lti_course, "mode": "instructor"}, context=context,
+                      name="Grace Hopper")
+    before = counts(stack)
     session = requests.Session()
-    response, _, _ = launch(lms, session, LaunchSpec(user, INSTRUCTOR, {"course": lti_course, "mode": "instructor"},
-                                                     name="Grace Hopper"))
+    refused, _, _ = launch(lms, session, spec)
+    assert refused.status_code == 403 and "not linked" in refused.text, refused.text[:500]
+    assert lms.issuer in refused.text and context in refused.text and "nbh lti-context-add" in refused.text
+    assert counts(stack) == before
+    assert all(code == 302 for code in staff_pages_of(stack, session, lti_course))  # to the login page
+
+    stack.nbh("lti-context-add", lms.issuer, context, lti_course)
+    response, _, _ = launch(lms, session, spec)
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/staff/course/{lti_course}/")
     page = session.get(stack.url + response.headers["Location"], timeout=60)
@@ -215,6 +287,34 @@ def test_an_lms_instructor_manages_the_course(stack, lms, lti_course):
                        "JOIN auth_user u ON u.id = i.user_id WHERE i.subject = ?", user)
     assert len(rows) == 1 and rows[0][0] == "instructor"
     assert rows[0][2].startswith("!")  # no usable password
+
+    removed = stack.nbh("lti-context-remove", lms.issuer, context, lti_course).stdout
+    assert "1 of its teachers are learners there now" in removed
+    assert role_in(stack, lms, user, lti_course) == [("learner", "lti")]
+    assert staff_pages_of(stack, session, lti_course)[0] == 403  # the same session, staff no more
+
+
+def test_an_instructor_of_an_unmapped_context_gets_a_learners_view(stack, lms, lti_course):
+    """The attack: a teacher of any LMS course names our course in a link of their own. They open
+    the notebook as a student, and are staff of nothing."""
+    user = f"teacher-{secrets.token_hex(3)}"
+    session = requests.Session()
+    spec = LaunchSpec(user, INSTRUCTOR, {"course": lti_course, "notebook": "intro"},
+                      context=f"another-lms-course-{secrets.token_hex(3)}")
+    response = follow_progress(stack, launch(lms, session, spec)[0])
+    assert response.status_code == 302 and SERVER_URL.match(response.headers["Location"])
+    assert role_in(stack, lms, user, lti_course) == [("learner", "lti")]
+    assert stack.query("SELECT i.user_id FROM accounts_externalidentity i WHERE i.subject = ?", user) == [(None,)]
+    assert all(code == 302 for code in staff_pages_of(stack, session, lti_course))
+
+
+def test_a_ta_of_a_mapped_context_is_staff(stack, lms, lti_course, mapped_context):
+    user = f"ta-{secrets.token_hex(3)}"
+    spec = LaunchSpec(user, [f"{MEMBERSHIP}/Instructor#TeachingAssistant"],
+                      {"course": lti_course, "notebook": "intro"}, context=mapped_context)
+    response = follow_progress(stack, launch(lms, requests.Session(), spec)[0])
+    assert response.status_code == 302 and SERVER_URL.match(response.headers["Location"])
+    assert role_in(stack, lms, user, lti_course) == [("ta", "lti")]
 
 
 def test_deep_linking_round_trip(stack, lms, lti_course):
@@ -226,6 +326,8 @@ def test_deep_linking_round_trip(stack, lms, lti_course):
         tab.goto(lms.page_url(hint))
         frame = tab.wait_for_selector("iframe#tool").content_frame()
         frame.wait_for_selector("#picker", timeout=120_000)
+        # Its LMS course is not linked to ours: it may still link notebooks, and is told it is no staff.
+        assert "is not linked to" in frame.inner_text(f".staff[data-course='{lti_course}']")
         frame.check(f"input[name=notebook][value='w1/1.2-intro.ipynb'][data-course='{lti_course}']")
         frame.click("#add")
         frame.wait_for_selector("#added", timeout=60_000)
@@ -247,3 +349,63 @@ def test_deep_linking_is_for_instructors_and_its_choice_is_signed(stack, lms, lt
         "token": "forged", "course": lti_course, "notebook": "intro", "mode": "mooc"})
     assert forged.status_code == 400
     assert counts(stack) == before
+
+
+class SourceAddress(HTTPAdapter):
+    """Connections from another loopback address: another client, as nginx's X-Real-IP sees it."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **{**kwargs, "source_address": (self.address, 0)})
+
+
+def client_at(address: str) -> requests.Session:
+    session = requests.Session()
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, SourceAddress(address))
+    return session
+
+
+def lti_limits(stack) -> tuple[int, int]:
+    out = stack.nbh("shell", "-c", "from django.conf import settings as s; "
+                    "print(s.NBH_LTI_MAX_PENDING_PER_ADDRESS, s.NBH_LTI_MAX_FAILURES_PER_ADDRESS)").stdout
+    pending, failures = out.split()[-2:]
+    return int(pending), int(failures)
+
+
+def test_a_flood_of_logins_is_throttled_per_address(stack, lms, lti_course):
+    """Logins that no launch completes pile up rows: one address gets a readable 429 past its
+    limit, creating no more of them; another address's launch still opens."""
+    pending, _ = lti_limits(stack)
+    flooder, address = client_at("127.0.0.9"), "127.0.0.9"
+    hint = lms.place(learner_spec(lti_course))
+    for _ in range(pending):
+        assert flooder.get(lms.login_url(hint), allow_redirects=False, timeout=60).status_code == 302
+    refused = flooder.get(lms.login_url(hint), allow_redirects=False, timeout=60)
+    assert refused.status_code == 429 and "Too many LTI launches" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 300
+    rows = stack.query("SELECT COUNT(*) FROM lti_launchstate WHERE address = ? AND used IS NULL", address)
+    assert rows == [(pending,)]
+    response, _, _ = launch(lms, requests.Session(), learner_spec(lti_course))  # from 127.0.0.1
+    assert response.status_code == 302, response.text[:300]
+
+
+def test_a_flood_of_refused_launches_is_throttled_per_address(stack, lms, lti_course):
+    """Past its limit of refused launches, an address gets 429 even for a valid launch, which
+    creates nothing and stays usable from its own browser's address."""
+    _, failures = lti_limits(stack)
+    flooder = client_at("127.0.0.10")
+    forged = {"id_token": "x.y.z", "state": "state-" + secrets.token_urlsafe(24) + ".00"}
+    for _ in range(failures):
+        assert flooder.post(f"{stack.url}/lti/launch/", data=forged, timeout=60).status_code == 403
+    action, form = lms.launch_form(requests.Session(), lms.place(learner_spec(lti_course)))
+    before = counts(stack)
+    refused = flooder.post(action, data=form, allow_redirects=False, timeout=60)
+    assert refused.status_code == 429 and "Too many LTI launches" in refused.text
+    assert flooder.get(lms.login_url(lms.place(learner_spec(lti_course))), allow_redirects=False,
+                       timeout=60).status_code == 429
+    assert counts(stack) == before
+    assert requests.post(action, data=form, allow_redirects=False, timeout=300).status_code == 302

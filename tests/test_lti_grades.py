@@ -48,6 +48,7 @@ def lms(stack):
     stack.nbh("course-nbgrader", COURSE, "on")
     platform = LmsSite(stack.url, client_id="nbh-grades")
     stack.nbh(*platform.add_args(COURSE))
+    stack.nbh("lti-context-add", platform.issuer, CONTEXT, COURSE)  # its teachers grade ours
     yield platform
     platform.stop()
 

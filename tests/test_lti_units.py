@@ -134,3 +134,76 @@ def test_platform_commands(courses, capsys):
     assert not Platform.objects.exists()
     with pytest.raises(CommandError, match="no registration"):
         call_command("lti_platform_remove", "https://moodle.example.org", "client-1")
+
+
+@pytest.mark.django_db
+def test_context_commands(courses, capsys):
+    """An admin links an LMS context to a course; bad input is one line, and creates nothing."""
+    from django.core.management import CommandError, call_command
+
+    from nbhosting.lti.models import Consumer, StaffContext
+    physics, history = courses
+    moodle = Platform.objects.create(issuer="https://moodle.example.org", client_id="c1", auth_login_url="https://a/",
+                                     auth_token_url="https://t/", key_set_url="https://k/")
+    moodle.courses.add(physics)
+    Consumer.objects.create(key="old-moodle", secret="s" * 20).courses.add(physics)
+    for args, message in [
+        (["https://nowhere.example.org", "ctx", "physics"], "no LTI 1.3 platform https://nowhere.example.org"),
+        (["https://moodle.example.org", "ctx", "physics", "--client-id", "c2"], "with client id c2"),
+        (["https://moodle.example.org", "ctx", "nosuch"], "no course named nosuch"),
+        (["https://moodle.example.org", "ctx", "history"], "may not open history"),
+        (["https://moodle.example.org", " ", "physics"], "invalid context id"),
+        (["https://moodle.example.org", "a\nb", "physics"], "invalid context id"),
+        (["--lti11", "nokey", "ctx", "physics"], "no LTI 1.1 consumer with key nokey"),
+    ]:
+        with pytest.raises(CommandError, match=message):
+            call_command("lti_context_add", *args)
+    assert not StaffContext.objects.exists()
+    call_command("lti_context_add", "https://moodle.example.org", "course-v1:X+Y+Z", "physics")
+    call_command("lti_context_add", "--lti11", "old-moodle", "42", "physics")
+    call_command("lti_context_add", "https://moodle.example.org", "course-v1:X+Y+Z", "physics")
+    assert "already linked" in capsys.readouterr().out
+    call_command("lti_context_list", "--json")
+    listed = capsys.readouterr().out
+    assert '"context_id": "course-v1:X+Y+Z"' in listed and '"lti11_consumer": "old-moodle"' in listed
+    Platform.objects.create(issuer="https://moodle.example.org", client_id="c2", auth_login_url="https://a/",
+                            auth_token_url="https://t/", key_set_url="https://k/")
+    with pytest.raises(CommandError, match="several registrations"):
+        call_command("lti_context_remove", "https://moodle.example.org", "course-v1:X+Y+Z")
+    call_command("lti_context_remove", "https://moodle.example.org", "course-v1:X+Y+Z", "--client-id", "c1")
+    with pytest.raises(CommandError, match="is not linked"):
+        call_command("lti_context_remove", "https://moodle.example.org", "course-v1:X+Y+Z", "--client-id", "c1")
+    assert list(StaffContext.objects.values_list("context_id", flat=True)) == ["42"]
+
+
+@pytest.mark.django_db
+def test_a_staff_role_counts_only_in_a_mapped_context(courses):
+    from nbhosting.accounts.models import Enrollment
+    from nbhosting.lti import contexts
+    from nbhosting.lti.models import StaffContext
+    physics, history = courses
+    lms = Platform.objects.create(issuer="https://lms.example.org", client_id="c", auth_login_url="https://a/",
+                                  auth_token_url="https://t/", key_set_url="https://k/")
+    StaffContext.objects.create(platform=lms, context_id="physics-101", course=physics)
+    role = Enrollment.Role
+    assert contexts.effective_role(role.INSTRUCTOR, lms, "physics-101", physics) == role.INSTRUCTOR
+    assert contexts.effective_role(role.TA, lms, "physics-101", physics) == role.TA
+    assert contexts.effective_role(role.INSTRUCTOR, lms, "physics-102", physics) == role.LEARNER
+    assert contexts.effective_role(role.INSTRUCTOR, lms, "physics-101", history) == role.LEARNER
+    assert contexts.effective_role(role.INSTRUCTOR, lms, "", physics) == role.LEARNER
+    assert contexts.effective_role(role.LEARNER, lms, "physics-101", physics) == role.LEARNER
+
+
+@pytest.mark.django_db
+def test_the_lti_page_shows_the_mapped_contexts(courses, admin):
+    from nbhosting.lti.models import StaffContext
+    physics, _ = courses
+    lms = Platform.objects.create(issuer="https://lms.example.org", client_id="c", auth_login_url="https://a/",
+                                  auth_token_url="https://t/", key_set_url="https://k/")
+    root = Client()
+    root.force_login(admin)
+    assert b"no LMS teacher is staff of any course" in root.get("/lti/staff/").content
+    StaffContext.objects.create(platform=lms, context_id="course-v1:Phys+101", course=physics)
+    page = root.get("/lti/staff/").content.decode()
+    section = page[page.index('id="staff-contexts"'):page.index('id="consumers"')]
+    assert "course-v1:Phys+101" in section and "physics" in section and "https://lms.example.org" in section

@@ -28,6 +28,17 @@ def seconds_refused(username: str, address: str) -> int:
     return 0
 
 
+def seconds_refused_at(counted_as: str, address: str, limit: int) -> int:
+    """The same rule for failures that have no username (LTI launches): counted per address only,
+    so that one flooding address never locks out the others."""
+    since = timezone.now() - window()
+    times = list(FailedLogin.objects.filter(time__gte=since, username=counted_as, address=address)
+                 .order_by("-time").values_list("time", flat=True)[:limit])
+    if len(times) >= limit:
+        return max(1, int((times[-1] + window() - timezone.now()).total_seconds()))
+    return 0
+
+
 def record_failure(username: str, address: str) -> None:
     FailedLogin.objects.create(username=username.lower()[:150], address=address[:45])
     FailedLogin.objects.filter(time__lt=timezone.now() - 4 * window()).delete()

@@ -1,6 +1,8 @@
 """LTI Deep Linking 2.0: an instructor in the LMS picks a notebook of a course this registration
 may launch, and we answer with a signed LtiDeepLinkingResponse (pylti1p3's DeepLink) holding a
-resource link whose custom parameters name the course, the notebook and the mode.
+resource link whose custom parameters name the course, the notebook and the mode. A teacher
+picks among the courses the registration may open, whether or not their LMS course is mapped to
+one (nbhosting.lti.contexts): the link gives learners' views; the picker says where they are staff.
 
 Between the picker and the answer nothing is kept on the server and no cookie is needed: the
 picker's form carries the request's settings signed with the site's key, valid for MAX_AGE."""
@@ -17,7 +19,7 @@ from pylti1p3.deep_link_resource import DeepLinkResource
 from nbhosting.accounts.models import Enrollment
 from nbhosting.dashboard.overview import Node, notebook_tree
 from nbhosting.gateway.pages import error_page, framable
-from nbhosting.lti import launching, roles
+from nbhosting.lti import contexts, launching, roles
 from nbhosting.lti.config import tool_url
 from nbhosting.lti.lti13 import Launch
 from nbhosting.lti.models import Platform
@@ -44,8 +46,13 @@ def picker(request: HttpRequest, message: Launch, data: dict[str, Any]) -> HttpR
     platform = message.platform
     token = signing.dumps({"platform": platform.pk, "deployment": data.get(launching.DEPLOYMENT),
                            "settings": data.get(SETTINGS)}, salt=SALT, compress=True)
-    courses = [(course, _paths(notebook_tree(course))) for course in platform.courses.order_by("name")]
-    return framable(render(request, "lti/picker.html", {"token": token, "courses": courses}))
+    # Any teacher of the LMS may link notebooks of the courses the registration may open: a link
+    # opens a learner's view, and staff rights still come only from a mapped context.
+    context_id = launching.context_id_of(data)
+    courses = [(course, _paths(notebook_tree(course)), contexts.is_mapped(platform, context_id, course))
+               for course in platform.courses.order_by("name")]
+    return framable(render(request, "lti/picker.html", {"token": token, "courses": courses,
+                                                        "platform": platform, "context_id": context_id}))
 
 
 @csrf_exempt

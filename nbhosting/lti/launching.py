@@ -9,7 +9,7 @@ from typing import Any
 from nbhosting.accounts import identity
 from nbhosting.accounts.models import Enrollment, ExternalIdentity
 from nbhosting.courses.models import Course
-from nbhosting.lti import roles
+from nbhosting.lti import contexts, roles
 from nbhosting.lti.models import Context, Member, Platform
 from nbhosting.names import InvalidName, validate_course, validate_notebook_path
 
@@ -53,9 +53,19 @@ def target_of(courses: Any, custom: dict[str, Any]) -> Target:
     return Target(course, notebook, mode)
 
 
-def role_of(data: dict[str, Any], mode: str) -> str:
-    role = roles.course_role(data.get(roles.ROLES_CLAIM))
-    if mode == "instructor" and role not in (Enrollment.Role.INSTRUCTOR, Enrollment.Role.TA):
+def context_id_of(data: dict[str, Any]) -> str:
+    context = data.get(CONTEXT)
+    return str(context.get("id", ""))[:255] if isinstance(context, dict) else ""
+
+
+def role_of(platform: Platform, data: dict[str, Any], target: Target) -> str:
+    """The launcher's role in our course: the LMS's, if staff only in a context mapped to it."""
+    claimed = roles.course_role(data.get(roles.ROLES_CLAIM))
+    role = contexts.effective_role(claimed, platform, context_id_of(data), target.course)
+    if target.mode == "instructor" and role not in contexts.STAFF:
+        if claimed in contexts.STAFF:  # a teacher, but of an LMS course no admin linked to ours
+            raise Refused(403, "This LMS course is not linked",
+                          contexts.unmapped_message(platform, context_id_of(data), target.course))
         raise Refused(403, "Instructors only", "This link is for the course's instructors and TAs.")
     return role
 
@@ -87,7 +97,7 @@ def remember_context(platform: Platform, data: dict[str, Any], course: Course) -
         "ags_scopes": " ".join(ags.get("scope", [])),
         "memberships_url": str(nrps.get("context_memberships_url", ""))[:500],
     }
-    found, created = Context.objects.get_or_create(platform=platform, context_id=str(context.get("id", ""))[:255],
+    found, created = Context.objects.get_or_create(platform=platform, context_id=context_id_of(data),
                                                    course=course, defaults=values)
     if not created and any(getattr(found, k) != v for k, v in values.items()):
         Context.objects.filter(pk=found.pk).update(**values)

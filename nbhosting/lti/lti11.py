@@ -3,7 +3,9 @@ consumer's secret), replay protection (a nonce is accepted once within the times
 in the database), and the Basic Outcomes service to send a score back.
 
 A launch names course, notebook and mode in its custom parameters (custom_course ...), like an
-LTI 1.3 one; custom_assignment names the nbgrader assignment whose score goes back to that link."""
+LTI 1.3 one; its Instructor or TA roles count only in a context (`context_id`) mapped to the course
+(nbhosting.lti.contexts). custom_assignment names the nbgrader assignment whose score goes back
+to that link."""
 import logging
 import re
 import time
@@ -19,7 +21,7 @@ from oauthlib.oauth1 import Client, RequestValidator, SignatureOnlyEndpoint
 from nbhosting.accounts import identity
 from nbhosting.accounts.models import Enrollment
 from nbhosting.gateway.pages import error_page
-from nbhosting.lti import launching, roles
+from nbhosting.lti import contexts, launching, roles, throttle
 from nbhosting.lti.models import Consumer, OAuthNonce, Outcome, ScorePush
 from nbhosting.lti.views import open_for
 from nbhosting.workspaces.notebooks import NotebookNotFound, resolve
@@ -78,15 +80,20 @@ def verify(request: HttpRequest) -> Consumer | None:
 @csrf_exempt
 @require_POST
 def launch(request: HttpRequest) -> HttpResponse:
+    if (refused := throttle.launch_refused(request)) is not None:
+        return refused
     consumer = verify(request)
     if consumer is None:
+        throttle.record_failure(request)
         return error_page(request, 403, "LTI launch refused",
                           "The launch's signature, consumer key, timestamp or nonce is not valid, or it was used.")
     params = request.POST
     custom = {k.removeprefix("custom_"): v for k, v in params.items() if k.startswith("custom_")}
     try:
         target = launching.target_of(consumer.courses.all(), custom)
-        role = roles.lti11_course_role(params.get("roles", ""))
+        # Staff only where an admin mapped the launch's LMS course (context_id) to ours.
+        role = contexts.effective_role(roles.lti11_course_role(params.get("roles", "")), consumer,
+                                       params.get("context_id", "")[:255], target.course)
         if target.mode == "instructor" or not params.get("user_id"):
             raise launching.Refused(400, "Invalid LTI link", "LTI 1.1 links open notebooks, for a user_id.")
         notebook = resolve(target.course.repo_dir, target.notebook)

@@ -65,12 +65,13 @@ class Login(OIDCLogin):
     def get_redirect(self, url: str) -> DjangoRedirect:
         return DjangoRedirect(url)
 
-    def auth_url(self, launch_url: str, storage_target: str) -> tuple[str, str | None]:
-        """The platform's authentication URL, and the secret for its client-side storage, if any."""
+    def auth_url(self, launch_url: str, storage_target: str, address: str) -> tuple[str, str | None]:
+        """The platform's authentication URL, and the secret for its client-side storage, if any;
+        `address`: the client's, counted by the throttle."""
         url = self.get_redirect_object(launch_url).get_redirect_url()
         platform = self._tool_config.platform
         assert platform is not None  # the registration was found, or the library raised
-        return url, state.save(self.key, platform, self.nonce, storage_target)
+        return url, state.save(self.key, platform, self.nonce, storage_target, address)
 
 
 class Launch(MessageLaunch):

@@ -2,9 +2,10 @@
 
 A `Platform` is one LMS registration (LTI 1.3: issuer + client id) with its deployments and the
 courses it may launch. A `LaunchState` is the OIDC login's state, kept server side because the
-browser drops cookies in a cross-site iframe. A `Context` is an LMS course that launched one of
-ours, with its grade (AGS) and roster (NRPS) service URLs; `LineItem` and `ScorePush` record grade
-passback. `Consumer`, `OAuthNonce` and `Outcome` are their LTI 1.1 counterparts.
+browser drops cookies in a cross-site iframe. A `StaffContext` is an admin's word that the
+instructors and TAs of one LMS course (an LTI context) are staff of one of ours. A `Context` is
+an LMS course that launched one of ours, with its grade (AGS) and roster (NRPS) service URLs;
+`LineItem` and `ScorePush` record grade passback. `Consumer`, `OAuthNonce` and `Outcome` are their LTI 1.1 counterparts.
 """
 from django.db import models
 
@@ -48,8 +49,12 @@ class LaunchState(models.Model):
     # LTI client-side storage: the platform frame that holds a secret, and the secret's digest.
     storage_target = models.CharField(max_length=100, blank=True)
     storage_digest = models.CharField(max_length=64, blank=True)
+    address = models.CharField(max_length=45, blank=True)  # the client's, for the throttle (nbhosting.lti.throttle)
     expires = models.DateTimeField(db_index=True)
     used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["address", "expires"], name="lti_launchstate_address")]
 
 
 class Context(models.Model):
@@ -70,6 +75,37 @@ class Context(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} {self.title or self.context_id} → {self.course.name}"
+
+
+class StaffContext(models.Model):
+    """An admin's mapping of an LMS context (LTI 1.3 platform or LTI 1.1 consumer, and context id)
+    to one of our courses: the context's Instructors and TAs become that course's staff. A teacher
+    launching from any other context of the same LMS gets a learner's view."""
+    platform = models.ForeignKey(Platform, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="staff_contexts")
+    consumer = models.ForeignKey("Consumer", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="staff_contexts")
+    context_id = models.CharField(max_length=255)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lti_staff_contexts")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=(models.Q(platform__isnull=False, consumer__isnull=True)
+                                             | models.Q(platform__isnull=True, consumer__isnull=False)),
+                                   name="staff_context_of_one_lms"),
+            models.UniqueConstraint(fields=["platform", "context_id", "course"], name="one_staff_context_13",
+                                    condition=models.Q(platform__isnull=False)),
+            models.UniqueConstraint(fields=["consumer", "context_id", "course"], name="one_staff_context_11",
+                                    condition=models.Q(consumer__isnull=False)),
+        ]
+
+    @property
+    def lms(self) -> str:
+        return str(self.platform) if self.platform_id else f"LTI 1.1 {self.consumer}"
+
+    def __str__(self) -> str:
+        return f"{self.lms} context {self.context_id} → {self.course.name}"
 
 
 class Member(models.Model):

@@ -14,7 +14,7 @@ from nbhosting.exchange.models import nbgrader_of
 from nbhosting.lti import grades, roster
 from nbhosting.lti.config import tool_urls
 from nbhosting.lti.keys import jwks
-from nbhosting.lti.models import Consumer, Context, LineItem, Platform, ScorePush
+from nbhosting.lti.models import Consumer, Context, LineItem, Platform, ScorePush, StaffContext
 
 PUSHES_SHOWN = 200
 
@@ -26,6 +26,8 @@ def registrations(request: HttpRequest) -> HttpResponse:
     return render(request, "lti/registrations.html", {
         "platforms": Platform.objects.prefetch_related("deployments", "courses").order_by("issuer", "client_id"),
         "consumers": Consumer.objects.prefetch_related("courses").order_by("key"),
+        "staff_contexts": StaffContext.objects.select_related("platform", "consumer", "course")
+        .order_by("course__name", "platform__issuer", "consumer__key", "context_id"),
         "urls": tool_urls(request),
         "kid": jwks()["keys"][0]["kid"],
     })

@@ -46,13 +46,14 @@ def new_state(nonce: str) -> tuple[str, str]:
     return key, f"{key}.{_mac(key, nonce)}"
 
 
-def save(key: str, platform: Platform, nonce: str, storage_target: str = "") -> str | None:
+def save(key: str, platform: Platform, nonce: str, storage_target: str = "", address: str = "") -> str | None:
     """Keeps the login's row; returns the secret to put in the platform's storage, if any."""
     now = timezone.now()
     LaunchState.objects.filter(expires__lt=now - STATE_TTL).delete()  # the old ones, in passing
     secret = secrets.token_urlsafe(32) if storage_target else None
     LaunchState.objects.create(key=key, platform=platform, nonce=nonce, storage_target=storage_target,
-                               storage_digest=_digest(secret) if secret else "", expires=now + STATE_TTL)
+                               storage_digest=_digest(secret) if secret else "", address=address[:45],
+                               expires=now + STATE_TTL)
     return secret
 
 

@@ -17,13 +17,14 @@ from pylti1p3.contrib.django.launch_data_storage.cache import DjangoCacheDataSto
 from pylti1p3.exception import LtiException, OIDCException
 
 from nbhosting import opening
+from nbhosting.accounts.forms import client_address
 from nbhosting.accounts.identity import user_for_external
 from nbhosting.accounts.models import ExternalIdentity
 from nbhosting.exchange.gradebook import GradebookError
 from nbhosting.exchange.models import nbgrader_of
 from nbhosting.exchange.views import open_grading_server
 from nbhosting.gateway.pages import error_page, framable
-from nbhosting.lti import deep_linking, keys, launching, state
+from nbhosting.lti import deep_linking, keys, launching, state, throttle
 from nbhosting.lti.config import tool_url
 from nbhosting.lti.lti13 import Launch, Login
 from nbhosting.lti.models import Platform
@@ -52,14 +53,17 @@ def jwks(request: HttpRequest) -> HttpResponse:
 def login(request: HttpRequest) -> HttpResponse:
     """OIDC login initiation: the platform sends the browser here, we send it to the platform's
     authentication endpoint with a state and nonce of ours."""
+    if (refused := throttle.login_refused(request)) is not None:
+        return refused
     params = request.POST if request.method == "POST" else request.GET
     target = params.get("lti_storage_target", "")
     if target and not STORAGE_TARGET.fullmatch(target):
         return error_page(request, 400, "LTI login refused", "Invalid lti_storage_target.")
     oidc = Login(request, ToolConf())
     try:
-        auth_url, secret = oidc.auth_url(tool_url("lti:launch", request), target)
+        auth_url, secret = oidc.auth_url(tool_url("lti:launch", request), target, client_address(request))
     except (OIDCException, LtiException) as exc:
+        throttle.record_failure(request)
         return error_page(request, 400, "LTI login refused", f"{exc}.")
     if secret is None:
         return framable(HttpResponseRedirect(auth_url))
@@ -79,6 +83,8 @@ def launch(request: HttpRequest) -> HttpResponse:
 
 
 def _launch(request: HttpRequest) -> HttpResponse:
+    if (refused := throttle.launch_refused(request)) is not None:
+        return refused
     tool_conf = ToolConf()
     message = Launch(request, tool_conf)
     message.set_public_key_caching(DjangoCacheDataStorage(), cache_lifetime=JWKS_CACHE_SECONDS)
@@ -89,6 +95,7 @@ def _launch(request: HttpRequest) -> HttpResponse:
         message.validate()
     except LtiException as exc:
         log.warning("LTI launch refused: %s", exc)
+        throttle.record_failure(request)
         return error_page(request, 403, "LTI launch refused", f"{exc}.")
     data = dict(message.get_launch_data())
     if message.is_deep_link_launch():
@@ -110,7 +117,7 @@ def _read_storage(request: HttpRequest, row) -> HttpResponse:
 def _open(request: HttpRequest, platform: Platform, data: dict) -> HttpResponse:
     try:
         target = launching.target_of(platform.courses.all(), data.get(launching.CUSTOM) or {})
-        role = launching.role_of(data, target.mode)
+        role = launching.role_of(platform, data, target)
         notebook = resolve(target.course.repo_dir, target.notebook) if target.mode != "instructor" else None
     except launching.Refused as refused:
         return error_page(request, refused.status, refused.title, refused.message)

@@ -1,7 +1,8 @@
 from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand
-from nbhosting.lti.models import Consumer
+from nbhosting.lti.contexts import unlink
+from nbhosting.lti.models import Consumer, StaffContext
 
 
 class Command(NbhCommand):
@@ -11,6 +12,7 @@ class Command(NbhCommand):
         parser.add_argument("key")
 
     def handle(self, key, **options):
+        unlink(StaffContext.objects.filter(consumer__key=key))  # its teachers lose the staff rights it gave
         deleted, _ = Consumer.objects.filter(key=key).delete()
         if not deleted:
             raise CommandError(f"no LTI 1.1 consumer with key {key}")
