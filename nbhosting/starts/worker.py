@@ -17,7 +17,7 @@ from django.utils import timezone
 from nbhosting.containers import lifecycle
 from nbhosting.containers.lease import holder
 from nbhosting.containers.lifecycle import LeaseTimeout, SpawnError, ensure_running
-from nbhosting.starts import queue
+from nbhosting.starts import prewarm, queue
 from nbhosting.starts.models import Start
 from nbhosting.stats.models import record_open
 from nbhosting.workspaces.models import UidRangeExhausted
@@ -76,7 +76,8 @@ class Dispatcher:
 def run(start: Start) -> None:
     record = start.container
     try:
-        ready = ensure_running(record.course, record.student)
+        with prewarm.not_an_open(start):
+            ready = ensure_running(record.course, record.student)
     except NotStarted as exc:
         log.error("start of %s failed: %s", record.name, exc)
         queue.finish(start, Start.State.FAILED, error=str(exc)[:2000])
@@ -86,6 +87,8 @@ def run(start: Start) -> None:
         queue.finish(start, Start.State.FAILED, error=str(exc)[:2000])
         return
     queue.finish(start, Start.State.READY, cold=ready.cold)
+    if start.prewarm_id is not None:
+        return  # nobody opened anything
     seconds = (timezone.now() - start.created).total_seconds()
     record_open(record.course.name, record.student.name, start.notebook, start.action, ready.cold, seconds)
 
