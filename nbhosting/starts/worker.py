@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from nbhosting.containers import lifecycle
+from nbhosting.containers import kernels, lifecycle
 from nbhosting.containers.lease import holder
 from nbhosting.containers.lifecycle import LeaseTimeout, SpawnError, ensure_running
 from nbhosting.starts import prewarm, queue
@@ -86,6 +86,8 @@ def run(start: Start) -> None:
         log.exception("start of %s failed", record.name)
         queue.finish(start, Start.State.FAILED, error=str(exc)[:2000])
         return
+    if start.prewarm_id is None and start.notebook:
+        kernels.prestart(ready.container, start.notebook)  # before the page is told: see kernels.py
     queue.finish(start, Start.State.READY, cold=ready.cold)
     if start.prewarm_id is not None:
         return  # nobody opened anything
