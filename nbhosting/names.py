@@ -13,9 +13,12 @@ COURSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 # Student ids come from the LMS; the grammar is podman's container-name grammar.
 STUDENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # Identities the platform names itself start with "_", which no student id can: a course's
-# instructors (_instructors-<course>) and a staff member's own workspace (_staff-<username>).
+# instructors (_instructors-<course>), a staff member's own workspace (_staff-<username>) and a
+# warm pool's server waiting for a new student (_pool-<token>, see nbhosting/pool).
 STAFF_PREFIX = "_staff-"
-IDENTITY_RE = re.compile(r"_(instructors|staff)-[A-Za-z0-9][A-Za-z0-9_.-]{0,50}")
+POOL_PREFIX = "_pool-"
+IDENTITY_RE = re.compile(r"_(instructors|staff|pool)-[A-Za-z0-9][A-Za-z0-9_.-]{0,50}")
+POOL_TOKEN_RE = re.compile(r"[0-9a-f]{16}")
 # One notebook path segment: no control characters, no slash, not "." or "..".
 SEGMENT_RE = re.compile(r"[^\x00-\x1f\x7f/\\]{1,200}")
 MAX_PATH_SEGMENTS = 16
@@ -60,6 +63,17 @@ def staff_identity(username: str) -> str:
         raise InvalidName(f"the username {username!r} cannot name a workspace: use 1-50 letters, digits, "
                           "'_', '.', '-', starting with a letter or digit")
     return name
+
+
+def pool_identity(token: str) -> str:
+    """The identity of one warm pool server; the token is the platform's own, never a URL's."""
+    if not POOL_TOKEN_RE.fullmatch(token):
+        raise InvalidName(f"invalid pool token {token!r}")
+    return POOL_PREFIX + token
+
+
+def is_pool_identity(name: str) -> bool:
+    return name.startswith(POOL_PREFIX) and POOL_TOKEN_RE.fullmatch(name[len(POOL_PREFIX):]) is not None
 
 
 def validate_notebook_path(path: str) -> PurePosixPath:

@@ -21,6 +21,7 @@ from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import SpawnError, get_record
 from nbhosting.courses.models import Course
 from nbhosting.exchange import sources
+from nbhosting.pool.claim import claim as claim_pool_server
 from nbhosting.starts import queue, service
 from nbhosting.starts.models import Start
 from nbhosting.stats.models import OpenEvent, record_open
@@ -54,6 +55,7 @@ def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_m
                   reset: bool = False) -> Opened:
     """Raises Conflict (before anything changed), Full, or one of NotStarted."""
     started = time.monotonic()
+    claim_pool_server(course, student)  # a new student's first open takes a warm server (nbhosting/pool)
     if git_mode:
         action, target = _clone(course, student), notebook.source.relative_to(course.repo_dir)
     else:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "nbhosting.accounts",
     "nbhosting.classroom",
     "nbhosting.starts",
+    "nbhosting.pool",
     "nbhosting.lti",
 ]
 
@@ -171,6 +172,9 @@ NBH_PIDS = int(os.environ.get("NBH_PIDS", "512"))
 NBH_TMP_SIZE = os.environ.get("NBH_TMP_SIZE", "256m")
 # What podman keeps of a container's output on the host's disk (the log starts over past it).
 NBH_LOG_SIZE = os.environ.get("NBH_LOG_SIZE", "5m")
+# The size of each server's socket folder, a tmpfs the student can write to (Jupyter's socket
+# needs none of it): what a student puts there is bounded by it.
+NBH_SOCKET_FOLDER_SIZE = os.environ.get("NBH_SOCKET_FOLDER_SIZE", "1m")
 # podman's default seccomp profile, which the students' containers get with a few ioctls less.
 NBH_SECCOMP_BASE = os.environ.get("NBH_SECCOMP_BASE", "/usr/share/containers/seccomp.json")
 # Disk quota of a student's workspace in a course (a course may set its own); 0 or none: unlimited.
@@ -212,6 +216,13 @@ NBH_PUBLIC_URL = os.environ.get("NBH_PUBLIC_URL", "")
 
 # nbgrader courses: the default submission size limit, in kilobytes (nbgrader's own unit).
 NBH_SUBMISSION_LIMIT_KB = int(os.environ.get("NBH_SUBMISSION_LIMIT_KB", "20000"))
+# Each student's share of an nbgrader course's exchange (a course may set its own): at most this
+# much in their drop box at once, and at most this much of their accepted submissions kept.
+NBH_EXCHANGE_QUOTA = os.environ.get("NBH_EXCHANGE_QUOTA", "100m")
+try:
+    parse_size(NBH_EXCHANGE_QUOTA)
+except InvalidSize as exc:
+    raise ImproperlyConfigured(f"NBH_EXCHANGE_QUOTA: {exc}") from None
 
 # --- container lifecycle (the monitor) ---------------------------------------------------------
 # All in seconds. Kernels idle this long are culled inside Jupyter, which frees most of the memory.

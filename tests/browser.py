@@ -2,8 +2,10 @@
 students' browsers and in every Safari. Never downloads a browser."""
 import json
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
@@ -12,6 +14,7 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+LMS_HOST = "127.0.0.2"  # another site than the platform's 127.0.0.1
 
 
 @contextmanager
@@ -40,3 +43,29 @@ def chromium_browser() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def lms_site() -> Iterator[tuple[dict[str, str], str]]:
+    """Serves one LMS page, on another site than the platform's, whose HTML the test sets in
+    page["html"] (an iframe of a student's link, say). Yields (page, the page's URL)."""
+    page = {"html": ""}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page["html"].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((LMS_HOST, 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield page, f"http://{LMS_HOST}:{server.server_port}/unit"
+    finally:
+        server.shutdown()

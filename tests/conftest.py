@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import lms_site
 from tests.stack import Stack, make_repo
 
 # Fixtures shared by several files: the dashboard's database-only tests (users, courses), and the
@@ -30,3 +31,10 @@ def demo_repo(stack):
 def legacy_course(stack, demo_repo):
     """The demo course, accepting unsigned links from the allow-listed Referer hosts."""
     return stack.course("legacy", demo_repo, "--trust", "legacy")
+
+
+@pytest.fixture
+def lms_page():
+    """An LMS page on another site (tests/browser.py's lms_site): (page, its URL)."""
+    with lms_site() as served:
+        yield served

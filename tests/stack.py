@@ -56,6 +56,12 @@ def make_repo(path: Path, source: Path = DEMO) -> Path:
     return path
 
 
+def mounts_under(folder: Path) -> list[str]:
+    prefix = f"{folder}/"
+    with open("/proc/self/mounts") as mounts:
+        return [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+
+
 class Stack:
     def __init__(self, base: Path, **settings: str) -> None:
         self.base = base
@@ -122,6 +128,9 @@ class Stack:
                 proc.kill()
         for name in self.podman_names():
             subprocess.run(["podman", "rm", "-f", "-t", "0", name], capture_output=True)
+        # Removed behind the platform's back: the servers' socket-folder tmpfs are unmounted here.
+        for target in mounts_under(self.data / "run" / "servers"):
+            subprocess.run(["umount", target], capture_output=True)
         # After the containers, which held the workspaces: the loop device goes back to the host.
         quota_fs(self.data, "release_disk_quotas", **self._quota_settings())
 

@@ -144,6 +144,21 @@ def test_tmp_is_a_small_tmpfs_that_lands_nothing_on_the_host(stack, course):
         assert not size or int(size[0]) < 1 << 20
 
 
+def test_the_socket_folder_holds_a_megabyte_and_the_server_goes_on(stack, course):
+    """/run/nbh, where Jupyter binds its socket, is the student's to write: a tmpfs of the host's
+    that holds NBH_SOCKET_FOLDER_SIZE (1m), not a folder on the host's disk."""
+    student = new_student("sock")
+    server, path = open_notebook(stack, course, "intro.ipynb", student)
+    output = execute(server, FILL + "print(fill('/run/nbh/big', 50))", timeout=120)
+    status, written = ended(output)
+    assert status == "ENOSPC" and written <= 1
+    host = stack.data / "run" / "servers" / f"{course}-x-{student}"
+    mounted = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", str(host)],
+                             capture_output=True, text=True).stdout
+    assert mounted.startswith("tmpfs") and "size=1024k" in mounted, mounted
+    assert contents(server, path)["type"] == "notebook"  # the server still answers through its link
+
+
 def test_output_to_the_containers_stdout_does_not_fill_the_hosts_disk(stack, course):
     """The container's standard output, which podman keeps in a file on the host, is open to the
     student's code (through the init process's descriptor, which runs as the student too)."""

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from nbhosting.courses.models import Course
-from nbhosting.exchange import check, layout
+from nbhosting.exchange import check, inbound, layout
 from nbhosting.exchange.models import NbgraderCourse
 from nbhosting.workspaces.models import get_or_create_student
 
@@ -17,6 +17,7 @@ TS = "2026-11-22 10:00:00.000000 UTC"
 @pytest.fixture
 def course(db, settings, tmp_path):
     settings.DATA_ROOT = tmp_path
+    settings.NBH_QUOTA_DRIVER = "none"  # the drop boxes' limits are tested on btrfs end to end
     settings.NBH_UID_MIN, settings.NBH_UID_MAX = 3_990_000, 3_990_999
     nbgrader = NbgraderCourse.objects.create(
         course=Course.objects.create(name="c1", git_url="unused"), enabled=True, size_limit_kb=10)
@@ -24,8 +25,9 @@ def course(db, settings, tmp_path):
     return nbgrader
 
 
-def submission(course, name: str, uid: int, mode: int = 0o777, files: dict | None = None) -> str:
-    folder = layout.exchange_dir(course.course) / "inbound" / name
+def submission(course, name: str, uid: int, mode: int = 0o777, files: dict | None = None, box=None) -> str:
+    """In the old shared drop box; in the student `box`'s own when given."""
+    folder = (inbound.ensure(course, box) if box else layout.exchange_dir(course.course) / "inbound") / name
     folder.mkdir()
     for relative, content in (files if files is not None else {"timestamp.txt": TS, "ps1.ipynb": "{}"}).items():
         (folder / relative).write_text(content)
@@ -213,3 +215,63 @@ def test_a_check_killed_halfway_loses_no_submission(course):
     [verdict] = check.run(course)
     assert verdict.accepted and verdict.name == name
     assert list(layout.staging_dir(course.course).iterdir()) == []
+
+
+def test_each_student_drops_in_a_box_of_their_own(course):
+    ann, ben = get_or_create_student("ann"), get_or_create_student("ben")
+    good = submission(course, f"ann+ps1+{TS}+aaaa", ann.uid, box=ann)
+    spoof = submission(course, f"ann+ps1+{TS}+bbbb", ben.uid, box=ben)
+    planted = submission(course, f"ben+ps1+{TS}+cccc", ben.uid, box=ann)  # as root could, never ann
+
+    reasons = {v.name: v.reason for v in check.run(course)}
+
+    assert reasons == {good: "", spoof: "names ann but was submitted by ben",
+                       planted: "names ben but was found in ann's drop box"}
+    assert names(layout.exchange_dir(course.course) / "accepted") == {good}
+    # The refused ones stay in their box (they count against its quota); the notes are the instructors'.
+    boxes = inbound.boxes_dir(course.course)
+    assert names(boxes / "ben" / "quarantine") == {spoof}
+    assert names(boxes / "ann" / "quarantine") == {planted}
+    assert names(boxes / "ann" / "inbound") == names(boxes / "ann" / "checking") == set()
+    notes = layout.course_dir(course.course) / "quarantine"
+    assert names(notes) == {f"{spoof}.why", f"{planted}.why"}
+    assert "in ben's share" in (notes / f"{spoof}.why").read_text()
+    modes = {name: oct(os.stat(boxes / "ann" / name).st_mode & 0o7777)
+             for name in ("inbound", "checking", "quarantine")}
+    assert modes == {"inbound": "0o3733", "checking": "0o700", "quarantine": "0o700"}
+    assert oct(boxes.stat().st_mode & 0o777) == "0o700"
+
+
+def test_accepted_copies_take_at_most_the_students_exchange_quota(course):
+    """Each accepted submission leaves the box (and its quota): what the copies take is bounded too."""
+    course.exchange_quota = "30k"  # 30720 bytes; each submission below is 9000 bytes and more
+    course.save()
+    ann, ben = get_or_create_student("ann"), get_or_create_student("ben")
+    files = {"timestamp.txt": TS, "ps1.ipynb": "x" * 9000}
+    sent = [submission(course, f"ann+ps1+{TS}+{n:04}", ann.uid, files=files, box=ann) for n in range(4)]
+    other = submission(course, f"ben+ps1+{TS}+0000", ben.uid, files=files, box=ben)
+
+    verdicts = {v.name: v for v in check.run(course)}
+
+    assert [verdicts[name].accepted for name in sent] == [True, True, True, False]
+    assert "over their exchange quota" in verdicts[sent[3]].reason
+    assert verdicts[other].accepted  # another student's share is their own
+    accepted = os.open(layout.exchange_dir(course.course) / "accepted", os.O_RDONLY)
+    try:
+        assert 27000 <= check.accepted_bytes(accepted, "ann") < 30720
+    finally:
+        os.close(accepted)
+
+
+def test_refused_submissions_past_the_cap_are_removed(course, monkeypatch):
+    monkeypatch.setattr(check, "MAX_QUARANTINED", 2)
+    get_or_create_student("ann")  # whom the spoofs name
+    ben = get_or_create_student("ben")
+    spoofs = [submission(course, f"ann+ps1+{TS}+{n:04}", ben.uid, box=ben) for n in range(3)]
+    (inbound.boxes_dir(course.course) / "ben" / "inbound" / "zz-not-a-folder").write_text("")
+    reasons = [v.reason for v in check.run(course)]
+    assert "removed: 2 refused submissions of ben are kept already" in reasons[2]
+    assert reasons[3] == "not a folder (removed: 2 refused submissions of ben are kept already)"
+    assert names(inbound.boxes_dir(course.course) / "ben" / "quarantine") == set(spoofs[:2])
+    assert len(list((layout.course_dir(course.course) / "quarantine").iterdir())) == 2
+    assert names(inbound.boxes_dir(course.course) / "ben" / "inbound") == set()

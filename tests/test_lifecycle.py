@@ -187,14 +187,14 @@ def test_container_removed_by_hand_is_noticed_and_reopens(life):
     monitor_once(life)
     assert db_state(life, "byhand") == "absent"
     assert culls(life, "byhand")[-1] == ("marked", "container disappeared")
-    assert not (life.data / "run" / "containers" / name_of("byhand")).exists()
+    assert not (life.data / "run" / "servers" / name_of("byhand")).exists()
     assert server_of(life, "byhand") == server
     assert requests.get(f"{server}api/status", timeout=30).status_code == 200
 
 
 def test_container_killed_by_hand_is_marked_and_its_socket_cleaned(life):
     server = server_of(life, "killed")
-    socket = life.data / "run" / "containers" / name_of("killed") / "jupyter.sock"
+    socket = life.data / "run" / "servers" / name_of("killed") / "sock" / "jupyter.sock"
     assert socket.exists()
     subprocess.run(["podman", "kill", name_of("killed")], check=True, capture_output=True)
     assert wait_until(lambda: podman_state(life, name_of("killed")) == "exited", 30)
@@ -218,12 +218,13 @@ def test_unknown_labelled_container_and_leftovers_are_cleaned(life):
                            check=True, capture_output=True, text=True).stdout.strip()
     try:
         run = life.data / "run"
-        (run / "containers" / "life-x-ghost").mkdir(parents=True)
-        (run / "links" / f"{'x' * 43}.sock").symlink_to(run / "containers" / "life-x-ghost" / "jupyter.sock")
+        (run / "servers" / "life-x-ghost").mkdir(parents=True)
+        (run / "containers" / "life-x-old").mkdir(parents=True)  # an older version's socket folder
+        (run / "links" / f"{'x' * 43}.sock").symlink_to(run / "servers" / "life-x-ghost" / "jupyter.sock")
         first = monitor_once(life)
         assert f"unknown container {stray}" in first.stderr
         assert podman_state(life, stray) == "running"  # reported, kept until L has passed
-        assert not (run / "containers" / "life-x-ghost").exists()
+        assert not (run / "servers" / "life-x-ghost").exists() and not (run / "containers" / "life-x-old").exists()
         assert not (run / "links" / f"{'x' * 43}.sock").is_symlink()
         time.sleep(REMOVE_AFTER + 1)
         monitor_once(life)

@@ -1,37 +1,9 @@
 """A real browser: an LMS page on another site iframes a student's link, with third-party cookies
 blocked; the notebook renders inside the iframe, a cell runs and its output shows."""
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 
 from tests.browser import ARTIFACTS, chromium
 from tests.helpers import new_student
-
-LMS_HOST = "127.0.0.2"  # another site than the platform's 127.0.0.1
-
-
-@pytest.fixture
-def lms_page():
-    """Serves one LMS page that iframes whatever link the test sets."""
-    page = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = page["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer((LMS_HOST, 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield page, f"http://{LMS_HOST}:{server.server_port}/unit"
-    server.shutdown()
 
 
 def test_notebook_runs_in_a_cross_site_iframe_without_cookies(stack, legacy_course, lms_page):

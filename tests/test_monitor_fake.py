@@ -1,10 +1,12 @@
 """The monitor's reconciliation, branch by branch, on the in-process backend: the row follows the
 engine, the tiers stop and remove through the lifecycle, and a start under way is left alone."""
+import subprocess
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from nbhosting.containers import lease as leases
 from nbhosting.containers import spawn
 from nbhosting.containers.backend import Activity, ContainerSpec, ServerState
 from nbhosting.containers.fake import Misbehaviour
@@ -101,6 +103,24 @@ def test_a_pair_under_its_lease_is_left_alone(fake, running):
         cycle.run(fake)
     running.refresh_from_db()
     assert running.state == State.RUNNING and culls(running) == []
+
+
+def test_a_pair_whose_lease_holder_died_is_taken_over(fake, running):
+    """A start whose worker was killed: the cycle frees its lease at once, rather than leaving the
+    pair alone until the lease expires, and brings the row in line."""
+    fake.exit(running.name)
+    worker = subprocess.Popen(["sleep", "600"])
+    Container.objects.filter(pk=running.pk).update(lease_owner=leases.holder(worker.pid),
+                                                   lease_until=timezone.now() + HOUR)
+    cycle.run(fake)  # alive: a start under way, left alone
+    running.refresh_from_db()
+    assert running.state == State.RUNNING and running.lease_until is not None
+    worker.kill()
+    worker.wait()
+    cycle.run(fake)
+    running.refresh_from_db()
+    assert running.state == State.STOPPED and (running.lease_owner, running.lease_until) == ("", None)
+    assert culls(running) == [(Cull.Action.MARKED, "container stopped on its own")]
 
 
 def test_a_slow_start_is_counted_running_and_not_culled(fake, settings):

@@ -131,7 +131,10 @@ def teacher(stack, students):
 
 
 def inbound(stack) -> list[str]:
-    return sorted(p.name for p in (stack.data / "exchange" / COURSE / "inbound").iterdir())
+    """What waits for the check in every student's drop box (and in the old shared one)."""
+    boxes = [stack.data / "exchange" / COURSE / "inbound",
+             *(stack.data / "workspaces" / ".exchange" / COURSE).glob("*/inbound")]
+    return sorted(p.name for box in boxes for p in box.iterdir())
 
 
 def test_nbgrader_round_trip_with_isolation_and_tamper_checks(stack, students, teacher):
@@ -471,6 +474,142 @@ def test_nbgrader_sources_stay_with_the_instructors(stack, course_with_sources):
     assert SOLUTION_MARK not in carl.run("cat", "ps2/ps2.ipynb").stdout
 
 
+# Run in a student's container: finds the mark in any file under a folder, and in git's objects
+# (loose ones, and each zlib stream of a pack), through a descriptor opened before it is asked to.
+FIND_MARK = r"""
+import os, sys, zlib
+mark = sys.argv[1].encode()
+def texts(data):
+    yield data
+    for start in range(len(data)):
+        if data[start] == 0x78 or start == 0:
+            try:
+                yield zlib.decompressobj().decompress(data[start:], 1 << 22)
+            except zlib.error:
+                pass
+def scan(top):
+    found = []
+    for root, _, files, fd in os.fwalk(".", dir_fd=top):
+        for name in files:
+            try:
+                with open(os.open(name, os.O_RDONLY, dir_fd=fd), "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                continue
+            if any(mark in text for text in texts(data)):
+                found.append(os.path.join(root, name))
+    return found
+held = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in sys.argv[2:]}
+print("held", flush=True)
+sys.stdin.readline()  # the pull happens now
+for path, fd in held.items():
+    print("through", path, scan(fd), flush=True)
+for path in sys.argv[2:]:
+    try:
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        print("fresh", path, exc.strerror, flush=True)
+        continue
+    print("fresh", path, scan(top), flush=True)
+"""
+
+LATE = f"nbglate{RUN}"
+
+
+def test_sources_a_pull_brings_stay_hidden_from_running_containers(stack, course):
+    """A course that had no sources: a student's server runs, a descriptor held on /course/.git
+    and /course; the teacher commits sources and the course is pulled. Nothing of them is readable
+    in the running container, then or after a pull that removes them and one that brings them back."""
+    upstream = make_repo(stack.base / "late-repo")
+    stack.course(LATE, upstream, "--trust", "legacy", "--image", IMAGE)
+    stack.nbh("course-nbgrader", LATE, "on")
+    r = follow_progress(stack, requests.get(f"{stack.url}/notebookLazyCopy/{LATE}/intro/gus",
+                                            headers=REFERER, allow_redirects=False, timeout=300))
+    assert r.status_code == 302, r.text
+    gus = Box(stack, "gus", LATE)
+
+    def watch() -> subprocess.Popen:
+        watcher = gus.start("python3", "-u", "-c", FIND_MARK, SOLUTION_MARK, "/course/.git", "/course")
+        assert watcher.stdout.readline() == "held\n"
+        return watcher
+
+    def seen(watcher: subprocess.Popen) -> str:
+        watcher.stdin.write("go\n")
+        watcher.stdin.flush()
+        return watcher.communicate(timeout=300)[0]
+
+    watcher = watch()
+    try:
+        (upstream / "source" / "ps2").mkdir(parents=True)
+        (upstream / "source" / "ps2" / "ps2.ipynb").write_text(json.dumps(PS2))
+        git(upstream, "add", "-A")
+        git(upstream, "commit", "-qm", "the sources, with their solutions")
+        stack.nbh("course-pull", LATE)
+        report = seen(watcher)
+    finally:
+        watcher.kill()
+    assert report.count("[]") == 4, report  # nothing found, through held descriptors or fresh opens
+    assert gus.run("ls", "-A", "/course/source").stdout == ""
+
+    # Removed by a pull, then brought back: the mask of /course/source holds throughout.
+    git(upstream, "rm", "-rq", "source")
+    git(upstream, "commit", "-qm", "sources out of the repository")
+    stack.nbh("course-pull", LATE)
+    (upstream / "source" / "ps2").mkdir(parents=True)
+    (upstream / "source" / "ps2" / "ps2.ipynb").write_text(json.dumps(PS2))
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-qm", "the sources again")
+    watcher = watch()
+    try:
+        stack.nbh("course-pull", LATE)
+        report = seen(watcher)
+    finally:
+        watcher.kill()
+    assert report.count("[]") == 4, report
+    assert gus.run("ls", "-A", "/course/source").stdout == ""
+    found = gus.run("grep", "-rIl", "-D", "skip", SOLUTION_MARK, "/course", check=False)
+    assert found.stdout == "", found.stdout
+
+
+FILL_INBOUND = "dd if=/dev/zero of={path} bs=1M count=40 conv=fsync 2>&1; echo exit=$?"
+
+
+def test_a_student_cannot_fill_the_exchange(stack, students, teacher):
+    """From inside Alice's container: 40 MB into the drop box, with a 5 MB exchange quota. Refused;
+    nbgrader submit then says why, Bob still submits, and the check clears her box."""
+    alice, bob = students
+    applied = stack.nbh("course-nbgrader", COURSE, "--exchange-quota", "5m").stdout
+    assert "exchange quota 5.0 MB per student, on 2 drop box(es)" in applied, applied
+    written = alice.run("sh", "-c", FILL_INBOUND.format(path=f"{EXCHANGE}/inbound/filler")).stdout
+    assert "Disk quota exceeded" in written and "exit=1" in written, written
+    assert (stack.data / "workspaces" / ".exchange" / COURSE / "alice" / "inbound" / "filler").stat().st_size <= 5 << 20
+    # Nothing of it reached the data root's disk, where the old drop box is.
+    assert not (stack.data / "exchange" / COURSE / "inbound" / "filler").exists()
+
+    refused = alice.nbgrader("submit", "ps1", check=False)
+    assert refused.returncode != 0 and "Disk quota exceeded" in refused.stdout + refused.stderr, refused
+    bob.nbgrader("submit", "ps1")
+    report = stack.nbh("exchange-check", COURSE).stdout
+    assert re.search(rf"^{COURSE}: accepted bob\+ps1\+", report, re.MULTILINE), report
+    # Her filler is refused; in a box too full for even a rename, it is removed ...
+    assert "QUARANTINED filler: it not a folder (removed: alice's drop box is full)" in report, report
+    box = stack.data / "workspaces" / ".exchange" / COURSE / "alice"
+    assert not (box / "inbound" / "filler").exists()
+    subprocess.run(["sync", "-f", str(box)], check=True)  # btrfs counts the freed space at its commit
+    # ... and she can submit again.
+    alice.nbgrader("submit", "ps1")
+    assert re.search(rf"^{COURSE}: accepted alice\+ps1\+", stack.nbh("exchange-check", COURSE).stdout, re.M)
+
+    # Staff see each box's usage: Alice fills hers again, and the report shows it full.
+    alice.run("sh", "-c", FILL_INBOUND.format(path=f"{EXCHANGE}/inbound/filler2"))
+    subprocess.run(["sync", "-f", str(box)], check=True)
+    usage = stack.nbh("quota-report", COURSE).stdout
+    assert "exchange drop boxes: quota 5.0 MB per student" in usage
+    usage = usage.split("exchange drop boxes")[1]
+    alice_row = re.search(r"^alice\s+(\S+ \S+)\s+5\.0 MB\s+(\d+)%$", usage, re.M)
+    assert alice_row and int(alice_row[2]) >= 90, usage
+
+
 def test_turning_nbgrader_off_keeps_data_and_delete_archives_it(stack, course, teacher):
     stack.nbh("course-nbgrader", COURSE, "off", "--force")
     assert stack.podman_names() == [] or not any(n.startswith(f"{COURSE}-x-") for n in stack.podman_names())
@@ -509,3 +648,4 @@ def test_turning_nbgrader_off_keeps_data_and_delete_archives_it(stack, course, t
 
 def uid_of(stack, student: str) -> int:
     return stack.query("SELECT uid FROM workspaces_student WHERE name = ?", student)[0][0]
+

@@ -36,6 +36,7 @@ def record(settings):
     made = Container(name="course-x-alice", student=student)
     server_files.prepare(made)
     yield made
+    server_files.discard(made)  # unmounts the server's tmpfs
     shutil.rmtree(settings.DATA_ROOT)
 
 
@@ -52,9 +53,14 @@ def ask(path: os.PathLike) -> str:
         return client.recv(100).decode()
 
 
-def same_inode(a: os.PathLike, b: os.PathLike) -> bool:
-    first, second = os.lstat(a), os.lstat(b)
+def same_inode(link: os.PathLike, socket_path: os.PathLike) -> bool:
+    """The link leads to root's hard link, which is the socket's inode."""
+    first, second = os.stat(link), os.lstat(socket_path)
     return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def hard_link(record: Container) -> Path:
+    return record.server_dir / "jupyter.sock"
 
 
 def links_of(record: Container) -> list[str]:
@@ -73,7 +79,8 @@ def test_prepare_gives_the_student_the_socket_folder_and_root_the_rest(record):
 def test_the_students_own_socket_is_linked_and_reached_through_the_link(record):
     server = serve(str(record.socket), record.student.uid, "alice's server")
     assert server_files.adopt(record) == record.link
-    assert stat.S_ISSOCK(os.lstat(record.link).st_mode) and same_inode(record.link, record.socket)
+    assert os.readlink(record.link) == str(hard_link(record))
+    assert stat.S_ISSOCK(os.lstat(hard_link(record)).st_mode) and same_inode(record.link, record.socket)
     assert links_of(record) == [record.link.name]
     # The student renames it away and leaves a symlink to someone else's: the link holds the inode.
     other = serve(str(record.socket_dir.parent / "other.sock"), 0, "someone else's")
@@ -93,7 +100,7 @@ def test_anything_but_a_socket_is_refused_and_never_linked(record, kind):
     make[kind](record.socket)
     with pytest.raises(UntrustedSocket, match="not a socket: refused"):
         server_files.adopt(record)
-    assert links_of(record) == []
+    assert links_of(record) == [] and not os.path.lexists(hard_link(record))
     other.kill()
 
 
@@ -120,7 +127,34 @@ def test_a_new_socket_replaces_the_link_and_close_leaves_nothing(record):
     assert links_of(record) == [] and os.listdir(record.socket_dir) == []
     assert not server_files.leftover(record, gone=False) and server_files.leftover(record, gone=True)
     server_files.discard(record)
-    assert not record.socket_dir.exists() and not record.config_dir.exists()
+    assert not record.server_dir.exists() and not record.config_dir.exists()
+
+
+def test_the_socket_folder_is_a_small_tmpfs_the_student_cannot_grow(record):
+    """Whatever the student writes in their socket folder stays within its tmpfs's size, off the
+    host's disk; root's hard link sits beside the folder, on the same filesystem, out of reach."""
+    assert os.path.ismount(record.server_dir)
+    folder, server = os.lstat(record.server_dir), os.lstat(record.socket_dir)
+    assert folder.st_uid == 0 and stat.S_IMODE(folder.st_mode) == 0o711 and folder.st_dev == server.st_dev
+    fill = ("import sys\n"
+            "written = 0\n"
+            "try:\n"
+            "    with open(sys.argv[1], 'wb') as f:\n"
+            "        for _ in range(64):\n"
+            "            f.write(b'x' * 65536); f.flush(); written += 65536\n"
+            "except OSError as e:\n"
+            "    print(e.errno, written)\n")
+    done = subprocess.run([sys.executable, "-c", fill, str(record.socket_dir / "big")], user=record.student.uid,
+                          group=record.student.uid, capture_output=True, text=True, check=True)
+    errno, written = done.stdout.split()
+    assert int(errno) == 28 and int(written) <= 1024 * 1024  # ENOSPC within NBH_SOCKET_FOLDER_SIZE
+    # Nor can the student make entries where root keeps its link.
+    refused = subprocess.run([sys.executable, "-c", "import sys; open(sys.argv[1], 'w')",
+                              str(record.server_dir / "jupyter.sock")], user=record.student.uid,
+                             group=record.student.uid, capture_output=True, text=True)
+    assert refused.returncode != 0 and "Permission denied" in refused.stderr
+    server_files.discard(record)
+    assert not os.path.ismount(record.server_dir) and not record.server_dir.exists()
 
 
 def test_close_removes_the_students_entries_never_what_they_point_to(record, tmp_path):

@@ -72,7 +72,7 @@ def secret_of(server: str) -> str:
 
 def socket_path(stack: Stack, course: str, student: str) -> str:
     """Where the other server's socket is on the host: what the student aims their symlink at."""
-    return str(stack.data / "run" / "containers" / f"{course}-x-{student}" / "jupyter.sock")
+    return str(stack.data / "run" / "servers" / f"{course}-x-{student}" / "sock" / "jupyter.sock")
 
 
 def responses(server: str) -> list[requests.Response]:
@@ -128,11 +128,11 @@ def test_restart_links_the_new_socket_and_keeps_no_old_one(iso):
     server, _ = open_notebook(iso, COURSE, "intro", "erin")
     secret = secret_of(server)
     links = iso.data / "run" / "links"
-    before = os.lstat(links / f"{secret}.sock")
+    before = os.stat(links / f"{secret}.sock")  # the link leads to root's hard link of the socket
     iso.nbh("container-stop", COURSE, "erin")
     assert not [p for p in links.iterdir() if secret in p.name]
     assert open_notebook(iso, COURSE, "intro", "erin")[0] == server
-    link = os.lstat(links / f"{secret}.sock")
+    link = os.stat(links / f"{secret}.sock")
     bound = os.lstat(socket_path(iso, COURSE, "erin"))
     assert stat.S_ISSOCK(link.st_mode) and (link.st_dev, link.st_ino) == (bound.st_dev, bound.st_ino)
     assert link.st_ino != before.st_ino
@@ -157,7 +157,8 @@ def test_an_older_versions_symlink_gives_way_to_the_socket_itself(iso):
     assert not os.path.lexists(link)
     assert requests.get(server + "api/status", timeout=60).status_code == 503
     assert open_notebook(iso, COURSE, "intro", "ivan")[0] == server
-    assert stat.S_ISSOCK(os.lstat(link).st_mode)
+    assert os.readlink(link) == str(iso.data / "run" / "servers" / f"{COURSE}-x-ivan" / "jupyter.sock")
+    assert stat.S_ISSOCK(os.stat(link).st_mode)
     put_marker(server, "ivan.txt")
     assert_own_server(server, "ivan.txt")
 
@@ -221,7 +222,7 @@ def test_redirected_socket_never_reaches_the_grading_server(iso, graded):
 
 def test_grading_servers_socket_is_linked_like_any_other(iso, graded):
     teacher, _ = graded
-    link = os.lstat(iso.data / "run" / "links" / f"{secret_of(teacher)}.sock")
+    link = os.stat(iso.data / "run" / "links" / f"{secret_of(teacher)}.sock")  # root's hard link of the socket
     uid = iso.query("SELECT uid FROM workspaces_student WHERE name = ?", f"_instructors-{GRADED}")[0][0]
     assert stat.S_ISSOCK(link.st_mode) and link.st_uid == uid
 

@@ -39,7 +39,7 @@ def test_server_that_exits_is_cleaned_up(stack, demo_repo):
     response = follow_progress(stack, open_link(stack, "notebookLazyCopy", course, "intro", student))
     assert response.status_code == 503 and "<h1>" in response.text
     assert no_container(stack, student)
-    assert not (stack.data / "run" / "containers" / f"{course}-x-{student}").exists()
+    assert not (stack.data / "run" / "servers" / f"{course}-x-{student}").exists()
 
 
 @pytest.fixture(scope="module")

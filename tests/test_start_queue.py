@@ -7,10 +7,8 @@ import re
 import secrets
 import shutil
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,6 @@ from tests.helpers import LMS, PROGRESS_URL, SERVER_URL, new_student, open_link,
 from tests.jupyter_api import execute
 from tests.stack import Stack, make_repo
 
-LMS_HOST = "127.0.0.2"
 POSITION = re.compile(r"You are number (\d+) in the queue")
 
 
@@ -134,26 +131,6 @@ def test_server_started_for_nobody_is_stopped(rush):
     assert again.status_code == 302 and SERVER_URL.match(again.headers["Location"])
 
 
-@pytest.fixture
-def lms_page():
-    page = {"html": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = page["html"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer((LMS_HOST, 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield page, f"http://{LMS_HOST}:{server.server_port}/unit"
-    server.shutdown()
 
 
 def test_progress_page_leads_to_the_notebook_in_a_cross_site_iframe(rush, lms_page):

@@ -91,6 +91,20 @@ def _take_over(container: Container, token: str) -> bool:
     return taken
 
 
+def free_if_gone(container: Container) -> bool:
+    """Frees a lease whose holder process is gone, for one who does not wait for the lease (the
+    monitor's cycle) and would otherwise leave the pair alone until it expires. The UPDATE names
+    that holder: a claim made meanwhile is kept."""
+    owner = container.lease_owner
+    if not owner or not holder_is_gone(owner):
+        return False
+    freed = Container.objects.filter(pk=container.pk, lease_owner=owner).update(
+        lease_owner="", lease_until=None) == 1
+    if freed:
+        log.warning("%s: freed the lease of %s, whose process is gone", container.name, owner)
+    return freed
+
+
 @contextmanager
 def lease(container: Container, wait: float | None = None) -> Iterator[None]:
     """Holds the pair's lease for the block; waits for it up to `wait` seconds (default: a

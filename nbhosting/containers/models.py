@@ -42,10 +42,15 @@ class Container(models.Model):
         return self.name
 
     @property
+    def server_dir(self) -> Path:
+        # Root's small tmpfs for this server's socket folder and root's hard link of its socket
+        # (containers/server_files.py).
+        return settings.DATA_ROOT / "run" / "servers" / self.name
+
+    @property
     def socket_dir(self) -> Path:
-        # The student's, mounted read-write in the container: never connect through it (see
-        # containers/server_files.py).
-        return settings.DATA_ROOT / "run" / "containers" / self.name
+        # The student's, mounted read-write in the container: never connect through it.
+        return self.server_dir / "sock"
 
     @property
     def socket(self) -> Path:
@@ -58,8 +63,8 @@ class Container(models.Model):
 
     @property
     def link(self) -> Path:
-        # nginx maps /c/<secret>/ to this hard link of the server's socket, in root's folder that
-        # only nginx's group can read; the platform reaches the server through it too.
+        # nginx maps /c/<secret>/ to this link to root's hard link of the server's socket, in
+        # root's folder that only nginx's group can read; the platform reaches the server by it too.
         return settings.DATA_ROOT / "run" / "links" / f"{self.secret}.sock"
 
     @property

@@ -68,13 +68,19 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
-def _state(state: ServerState, pid: int) -> ServerState:
+def _state(state: ServerState, pid: int, conmon: int) -> ServerState:
     """podman keeps saying "running" when conmon and the container's processes were killed behind
     its back (a killed session, a crash whose /run outlived it). The REST service runs on this
-    host, so /proc tells whether the process it names still exists."""
-    if state.up and pid > 0 and not os.path.exists(f"/proc/{pid}"):
+    host, so /proc tells whether the processes it names still exist. A container whose process
+    just died while its conmon lives is being cleaned up: podman's word holds. A listing does not
+    name conmon: what it calls lost, a removal asks again (lifecycle.remove, under the lease)."""
+    if state.up and pid > 0 and not _alive(pid) and not (conmon > 0 and _alive(conmon)):
         return ServerState.LOST
     return state
+
+
+def _alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
 
 
 def _info(container: Any) -> ContainerInfo:
@@ -86,7 +92,7 @@ def _info(container: Any) -> ContainerInfo:
     pid = int(detail.get("Pid") or attrs.get("Pid") or 0)
     return ContainerInfo(
         name=container.name,
-        state=_state(STATES.get(word, ServerState.UNKNOWN), pid),
+        state=_state(STATES.get(word, ServerState.UNKNOWN), pid, int(detail.get("ConmonPid") or 0)),
         detail=word,
         image_id=attrs.get("ImageID") or attrs.get("Image") or "",
         created=_time(attrs.get("Created")),

@@ -1,19 +1,24 @@
 """The host files of one student's server, and how the platform reaches it without trusting them.
 
-    <data>/run/containers/<name>/   its socket folder: the student's uid, group nginx, 2750, mounted
-                                    read-write at /run/nbh, where Jupyter binds jupyter.sock
+    <data>/run/servers/<name>/      root's, 0711: a tmpfs of NBH_SOCKET_FOLDER_SIZE, so that what
+                                    the student writes in their socket folder is bounded
+        sock/                       the socket folder: the student's uid, group nginx, 2750,
+                                    mounted read-write at /run/nbh, where Jupyter binds jupyter.sock
+        jupyter.sock                root's hard link to the socket that the server bound, checked
+                                    to be a socket of the student's uid (a hard link stays on its
+                                    socket's filesystem: hence beside the folder)
     <data>/run/config/<name>/       root's, 0755, mounted read-only at /run/nbh-config: the Jupyter
                                     configuration the platform gives this server ("Stop my server")
-    <data>/run/links/<secret>.sock  in root's folder (root:nginx 0750): a hard link to the socket
-                                    that the server bound, checked to be a socket of the student's uid
+    <data>/run/links/<secret>.sock  in root's folder (root:nginx 0750): a symbolic link to that hard
+                                    link, every component of whose path is root's
 
 The student can rename, replace or symlink anything in their socket folder at any moment, so
 nobody connects through it: nginx, the readiness wait, the warm check and the monitor all use the
-link, every component of whose path is root's. A unix socket is reached by its inode and a hard
-link is that inode, not a path to follow: the link reaches the server the student started, or
-nothing once it stops, whatever is put in the folder afterwards. Root only ever works in the
-socket folder through a descriptor of it (it sits in a folder of root's, so its own name cannot be
-redirected), never follows an entry in it, and empties it only while the container is down.
+link. A unix socket is reached by its inode and a hard link is that inode, not a path to follow:
+the link reaches the server the student started, or nothing once it stops, whatever is put in the
+folder afterwards. Root only ever works in the socket folder through a descriptor of it (it sits
+in a folder of root's, so its own name cannot be redirected), never follows an entry in it, and
+empties it only while the container is down.
 """
 import grp
 import json
@@ -26,7 +31,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from nbhosting.containers import jupyter
+from nbhosting.containers import jupyter, tmpfs
 from nbhosting.containers.backend import ContainerInfo
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
@@ -34,6 +39,8 @@ from nbhosting.folders import root_folder
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = os.path.basename(jupyter.SOCKET_IN_CONTAINER)
+# Entries the student may make in their socket folder's tmpfs, beside its bytes.
+INODES = 64
 KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFREG: "a regular file", stat.S_IFDIR: "a folder",
          stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
 
@@ -44,13 +51,15 @@ class UntrustedSocket(RuntimeError):
 
 def prepare(record: Container) -> None:
     """Before a start, under the pair's lease, with the container down: no link (an old one holds
-    the previous socket), a fresh socket folder for the student, and root's configuration."""
+    the previous socket), the server's tmpfs, a fresh socket folder for the student in it, and
+    root's configuration."""
     nginx_gid = grp.getgrnam(settings.NBH_NGINX_GROUP).gr_gid
-    for folder, mode in ((record.socket_dir.parent, 0o711), (record.link.parent, 0o750),
-                         (record.config_dir.parent, 0o711)):
+    for folder, mode in ((record.server_dir.parent, 0o711), (record.link.parent, 0o750),
+                         (record.config_dir.parent, 0o711), (record.server_dir, 0o711)):
         root_folder(folder, mode)
     os.chown(record.link.parent, 0, nginx_gid)
     unlink(record)
+    tmpfs.mount(record.server_dir, settings.NBH_SOCKET_FOLDER_SIZE, INODES, 0o711)
     shutil.rmtree(record.socket_dir, ignore_errors=True)
     record.socket_dir.mkdir()
     os.chown(record.socket_dir, student_uid(record), nginx_gid)
@@ -80,36 +89,57 @@ def adopt(record: Container) -> Path | None:
     that is not the linked one is linked in its place: a container started again outside a start
     has a new one. Anything but a socket of the student's uid raises UntrustedSocket. Under the
     pair's lease."""
-    links = _open_folder(record.link.parent)
+    server = _open_folder(record.server_dir)
     try:
-        linked = _lstat(record.link.name, links)
+        linked = _lstat(SOCKET_NAME, server)
         folder = _open_folder(record.socket_dir)
         try:
             bound = _lstat(SOCKET_NAME, folder)
             if bound is not None and not _same(bound, linked):
                 _refuse_unless_trusted(record, bound)
-                _link(record, folder, links)
-                return record.link
+                _link(record, folder, server)
+                linked = bound
         finally:
             os.close(folder)
     finally:
-        os.close(links)
-    return record.link if linked is not None else None
+        os.close(server)
+    if linked is None:
+        return None
+    _point(record)
+    return record.link
 
 
-def _link(record: Container, folder: int, links: int) -> None:
-    """The hard link is made under a name nginx never asks for, checked, then renamed into place:
-    nginx never sees an inode that was not checked. The check is on the link itself, so the
+def _link(record: Container, folder: int, server: int) -> None:
+    """The hard link is made under a name nobody asks for, checked, then renamed into place: the
+    link never names an inode that was not checked. The check is on the hard link itself, so the
     student cannot swap the entry between the check and the link."""
     temp = _temp_name(record)
-    _remove(temp, links)
-    os.link(SOCKET_NAME, temp, src_dir_fd=folder, dst_dir_fd=links, follow_symlinks=False)
+    _remove(temp, server)
+    os.link(SOCKET_NAME, temp, src_dir_fd=folder, dst_dir_fd=server, follow_symlinks=False)
     try:
-        _refuse_unless_trusted(record, os.lstat(temp, dir_fd=links))
+        _refuse_unless_trusted(record, os.lstat(temp, dir_fd=server))
     except UntrustedSocket:
-        _remove(temp, links)
+        _remove(temp, server)
         raise
-    os.replace(temp, record.link.name, src_dir_fd=links, dst_dir_fd=links)
+    os.replace(temp, SOCKET_NAME, src_dir_fd=server, dst_dir_fd=server)
+
+
+def _point(record: Container) -> None:
+    """links/<secret>.sock names root's hard link; made aside and renamed into place."""
+    target = str(record.server_dir / SOCKET_NAME)
+    links = _open_folder(record.link.parent)
+    try:
+        try:
+            if os.readlink(record.link.name, dir_fd=links) == target:
+                return
+        except (FileNotFoundError, OSError):
+            pass
+        temp = _temp_name(record)
+        _remove(temp, links)
+        os.symlink(target, temp, dir_fd=links)
+        os.replace(temp, record.link.name, src_dir_fd=links, dst_dir_fd=links)
+    finally:
+        os.close(links)
 
 
 def _refuse_unless_trusted(record: Container, info: os.stat_result) -> None:
@@ -124,15 +154,17 @@ def _refuse_unless_trusted(record: Container, info: os.stat_result) -> None:
 
 def unlink(record: Container) -> None:
     """Nothing reaches the server any more by its secret (nginx answers with the stopped page)."""
-    try:
-        links = _open_folder(record.link.parent)
-    except FileNotFoundError:
-        return
-    try:
-        for name in (record.link.name, _temp_name(record)):
-            _remove(name, links)
-    finally:
-        os.close(links)
+    temp = _temp_name(record)
+    for folder, names in ((record.link.parent, (record.link.name, temp)), (record.server_dir, (SOCKET_NAME, temp))):
+        try:
+            opened = _open_folder(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        try:
+            for name in names:
+                _remove(name, opened)
+        finally:
+            os.close(opened)
 
 
 def close(record: Container) -> None:
@@ -159,17 +191,24 @@ def discard(record: Container) -> None:
 def discard_folders(name: str) -> None:
     """shutil.rmtree works through descriptors and never follows a symlink out of the tree."""
     run = settings.DATA_ROOT / "run"
-    for folder in (run / "containers" / name, run / "config" / name):
+    try:
+        tmpfs.unmount(run / "servers" / name)
+    except tmpfs.MountError as exc:
+        log.error("%s: its files are removed, its tmpfs stays mounted: %s", name, exc)
+    # run/containers/<name>: an older version's socket folders, on the host's disk.
+    for folder in (run / "servers" / name, run / "containers" / name, run / "config" / name):
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def leftover(record: Container, gone: bool) -> bool:
     """A link, or anything in the socket folder: what a stopped container should not have; and
     its folders too, for a container that is gone."""
-    if gone and (record.socket_dir.exists() or record.config_dir.exists()):
+    legacy = settings.DATA_ROOT / "run" / "containers" / record.name
+    if gone and any(p.exists() for p in (record.server_dir, legacy, record.config_dir)):
         return True  # root's paths up to these folders: exists() follows nothing of the student's
-    links = record.link.parent
-    if any(os.path.lexists(links / name) for name in (record.link.name, _temp_name(record))):
+    named = [(record.link.parent, record.link.name), (record.link.parent, _temp_name(record)),
+             (record.server_dir, SOCKET_NAME), (record.server_dir, _temp_name(record))]
+    if any(os.path.lexists(folder / name) for folder, name in named):
         return True
     try:
         folder = _open_folder(record.socket_dir)
@@ -226,7 +265,8 @@ def _sweep_unknown_folders(known: set[str], infos: Mapping[str, ContainerInfo]) 
     # A first open creates its row before its folders and link: rows made since the snapshot
     # are read again, so that a start under way keeps what it just made.
     run = settings.DATA_ROOT / "run"
-    unknown = sorted({f.name for f in [*_entries(run / "containers"), *_entries(run / "config")]
+    unknown = sorted({f.name for f in [*_entries(run / "servers"), *_entries(run / "containers"),
+                                       *_entries(run / "config")]
                       if f.name not in known and f.name not in infos})
     known_now = set(Container.objects.filter(name__in=unknown).values_list("name", flat=True))
     for name in unknown:
@@ -236,17 +276,26 @@ def _sweep_unknown_folders(known: set[str], infos: Mapping[str, ContainerInfo]) 
 
 
 def _sweep_links(known: set[str]) -> None:
-    """Links whose secret nobody has, and anything in the links folder that is not a socket
-    (an older version's symlinks into the students' socket folders: the next open links the
-    socket itself)."""
+    """Links whose secret nobody has, and anything in the links folder that is neither a link of
+    ours nor the hard link of a server started by an older version."""
     folder = settings.DATA_ROOT / "run" / "links"
     links = {link: secret_of_link(link.name) for link in _entries(folder)}
     unknown = [secret for secret in links.values() if secret not in known]
     known = known | set(Container.objects.filter(secret__in=unknown).values_list("secret", flat=True))
     for link, secret in links.items():
-        if secret not in known or not is_socket(link):
+        if secret not in known or not (is_socket(link) or _is_ours(link)):
             link.unlink(missing_ok=True)  # root's folder: only the platform makes entries there
             log.info("removed leftover link %s", link.name)
+
+
+def _is_ours(link: Path) -> bool:
+    """A symbolic link to the hard link in a server's folder; an older version's symlinks into the
+    students' socket folders are not (the next open links the socket again)."""
+    try:
+        target = Path(os.readlink(link))
+    except OSError:
+        return False
+    return target.name == SOCKET_NAME and target.parent.parent == settings.DATA_ROOT / "run" / "servers"
 
 
 def _entries(folder: Path) -> list[Path]:

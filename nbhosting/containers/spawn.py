@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from nbhosting.containers import jupyter
-from nbhosting.containers.backend import Backend, BackendError, ContainerSpec, Mount, ServerState, Tmpfs
+from nbhosting.containers.backend import Backend, BackendError, ContainerInfo, ContainerSpec, Mount, ServerState, Tmpfs
 from nbhosting.containers.backends import get_backend
 from nbhosting.containers.lease import lease
 from nbhosting.containers.models import Container
@@ -27,6 +27,9 @@ from nbhosting.workspaces.workspace import COURSE_MOUNT
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
 
 log = logging.getLogger(__name__)
+# Which host folders a container mounts; a stopped container made with others is made anew.
+FILES_LABEL = "nbhosting.files"
+FILES_LAYOUT = "2"
 State = Container.State
 
 
@@ -81,7 +84,7 @@ def labels_of_course(course: str) -> dict[str, str]:
 
 
 def labels(course: Course, student: Student) -> dict[str, str]:
-    return {**labels_of_course(course.name), "nbhosting.student": student.name}
+    return {**labels_of_course(course.name), "nbhosting.student": student.name, FILES_LABEL: FILES_LAYOUT}
 
 
 def spec(record: Container) -> ContainerSpec:
@@ -163,16 +166,26 @@ def _launch(record: Container, backend: Backend, image: str) -> None:
     info = backend.status(record.name)
     if info is not None and info.state.up:
         return  # running but not answering yet: it may be starting; wait for it
-    if info is not None and info.image_id == image and info.state != ServerState.LOST:
+    if info is not None and _reusable(info, record, image):
         backend.prepare(record)
         backend.start(record.name)
         return
-    # Absent, lost, or stopped on an outdated image: a new container picks up the course's image.
+    # Absent, lost, made for another identity, on an outdated image, or by an older version with
+    # other mounts: a new container picks up the course's image and today's mounts.
     if info is not None:
         backend.remove(record.name)
     backend.prepare(record)
     backend.create(spec(record))
     backend.start(record.name)
+
+
+def _reusable(info: ContainerInfo, record: Container, image: str) -> bool:
+    """A stopped container starts again only if it is what a new one would be: the course's image,
+    today's mounts, and made for this identity (a pool server that a student claimed has mounts
+    that name the pool's workspace path)."""
+    return (info.state != ServerState.LOST and info.image_id == image
+            and info.labels.get(FILES_LABEL) == FILES_LAYOUT
+            and info.labels.get("nbhosting.student") == record.student.name)
 
 
 def _wait_ready(record: Container, backend: Backend, deadline: float) -> None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from nbhosting.courses import images, repo
 from nbhosting.courses.models import Course
 from nbhosting.dashboard.models import Job
+from nbhosting.exchange import sources
 
 MAX_LOG_CHUNK = 256 * 1024
 QUEUED_TOO_LONG = timedelta(minutes=2)
@@ -76,7 +77,7 @@ def pull_and_maybe_build(course: Course, log: IO[str]) -> str:
     course has one but no image was ever built from it)."""
     before_commit, before_file = course.commit, images.containerfile_digest(course)
     log.write(f"pulling {course.git_url} {course.branch or '(default branch)'}\n")
-    commit = repo.pull(course)
+    commit = sources.pull(course)
     log.write(_changes(course, before_commit, commit))
     summary = f"at {commit[:12]}" + (" (unchanged)" if commit == before_commit else f" (was {before_commit[:12]})")
     after_file = images.containerfile_digest(course)

@@ -16,6 +16,9 @@ from nbhosting.containers.spawn import labels_of_course, labels_of_instance
 from nbhosting.courses.images import containerfile
 from nbhosting.courses.models import Course
 from nbhosting.names import NOTEBOOK_SUFFIXES
+from nbhosting.pool import settings as pools
+from nbhosting.pool.models import Slot
+from nbhosting.pool.upkeep import warm_counts
 from nbhosting.sizes import format_size
 from nbhosting.stats.models import OpenEvent
 from nbhosting.workspaces import quota
@@ -33,13 +36,16 @@ class Summary:
     outdated: int  # running containers on another image than the course's current one
     image_id: str | None
     has_containerfile: bool
+    warm: int = 0  # unclaimed pool servers that run, waiting for new students
+    pool: str = "off"  # the pool's policy, e.g. "8 (08:00-18:00, mon-fri)"
 
 
 def summaries(courses: list[Course]) -> list[Summary]:
     """One podman listing for all courses, plus two grouped queries."""
     since = timezone.now() - timedelta(hours=24)
     counts = {
-        row["course"]: row for row in Container.objects.filter(course__in=courses).values("course").annotate(
+        row["course"]: row for row in Container.objects.filter(course__in=courses)
+        .exclude(pool_slot__state__in=UNCLAIMED).values("course").annotate(
             students=Count("id"), active=Count("id", filter=Q(last_open__gte=since)))
     }
     try:
@@ -48,6 +54,7 @@ def summaries(courses: list[Course]) -> list[Summary]:
         log.warning("podman does not answer: %s", exc)
         running = []
     result = []
+    warm = warm_counts()
     for course in courses:
         mine = [info for info in running if info.labels.get("nbhosting.course") == course.name]
         image_id = _image_id(course)
@@ -56,6 +63,7 @@ def summaries(courses: list[Course]) -> list[Summary]:
             course=course, students=row.get("students", 0), active_24h=row.get("active", 0),
             running=len(mine), outdated=sum(1 for info in mine if image_id and info.image_id != image_id),
             image_id=image_id, has_containerfile=containerfile(course) is not None,
+            warm=warm.get(course.pk, 0), pool=pools.describe(course),
         ))
     return result
 
@@ -123,6 +131,7 @@ def notebook_metadata(path: Path) -> tuple[str, str]:
 
 # -- students -----------------------------------------------------------------------------------
 FULL_WARNING = 0.9
+UNCLAIMED = (Slot.State.FREE, Slot.State.RETIRING)
 
 
 @dataclass
@@ -152,8 +161,10 @@ def students(course: Course) -> list[StudentRow]:
         OpenEvent.objects.filter(course=course.name).values("student")
         .annotate(last=Max("time"), notebooks=Count("notebook", distinct=True)).order_by("-last")[:STUDENTS_SHOWN]
     )
-    records = {c.student.name: c for c in Container.objects.filter(course=course).select_related("student")}
-    live = _live_states(course)
+    everyone = Container.objects.filter(course=course).select_related("student")
+    live = _live_states(course, {c.name: c.student.name for c in everyone})
+    # Unclaimed pool servers are nobody's yet (the course page counts them as warm).
+    records = {c.student.name: c for c in everyone.exclude(pool_slot__state__in=UNCLAIMED)}
     rows = {}
     for row in activity:
         record = records.get(row["student"])
@@ -168,10 +179,12 @@ def students(course: Course) -> list[StudentRow]:
     return sorted(rows.values(), key=lambda r: r.last_seen or timezone.now() - timedelta(days=36500), reverse=True)
 
 
-def _live_states(course: Course) -> dict[str, ContainerInfo] | None:
+def _live_states(course: Course, students: dict[str, str]) -> dict[str, ContainerInfo] | None:
+    """Each container's state by its student: the row's (a claimed pool server's label still names
+    the pool), the label's for a container no row knows."""
     try:
         infos = backend().list(labels_of_course(course.name))
-        return {info.labels.get("nbhosting.student", ""): info for info in infos}
+        return {students.get(info.name, info.labels.get("nbhosting.student", "")): info for info in infos}
     except BackendError:
         return None
 

@@ -15,10 +15,18 @@ again there, and what reaches `accepted/` is a fresh copy made by root, through 
 follow no symlink (nbhosting.trees), owned by the instructors' uid and writable by them only. No
 student ever held a descriptor on it; the original is then removed.
 
+Each student drops their submissions in a box of their own (nbhosting.exchange.inbound), a quota
+unit: staging and quarantine are in it too, so that a student who floods the exchange fills only
+their own share, and their next submit fails with "Disk quota exceeded". What the check puts
+outside the box is bounded as well: a student's accepted copies take at most the exchange quota
+in all, and at most MAX_QUARANTINED of their refused submissions get a note for the instructors
+(the rest are removed). The drop box of earlier versions, shared by all, is still drained.
+
 It runs as root on folders that students and instructors write, so it works through descriptors
 opened without following symlinks, renames within one filesystem, and reads file contents only
 to copy them.
 """
+import errno
 import fcntl
 import logging
 import os
@@ -31,7 +39,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from nbhosting import trees
-from nbhosting.exchange import layout
+from nbhosting.courses.models import Course
+from nbhosting.exchange import inbound, layout
 from nbhosting.exchange.containers import refresh_instructors_passwd
 from nbhosting.exchange.models import NbgraderCourse
 from nbhosting.workspaces.models import Student
@@ -40,6 +49,7 @@ log = logging.getLogger(__name__)
 INCOMPLETE_AFTER = 3600  # seconds; a submit takes seconds
 MAX_ENTRIES = 10_000
 COPY = ".copy"  # beside the original in its staging folder; no nbgrader name starts with a dot
+MAX_QUARANTINED = 100  # refused submissions kept per student box; past it they are removed
 
 
 @dataclass(frozen=True)
@@ -55,11 +65,15 @@ class Pending(Exception):
 
 @dataclass(frozen=True)
 class Folders:
-    """Descriptors on the course's folders, opened once per check without following links."""
+    """Descriptors on one drop box's folders and the course's, opened without following links."""
     inbound: int
     accepted: int
     staging: int
-    quarantine: int
+    quarantine: int  # where refused submissions go: the box's own, or the course's for the old box
+    notes: int  # where the instructors read why (the course directory's quarantine/)
+    copies: int  # where copies are made, on accepted/'s filesystem (the old box's staging folder)
+    student: str | None = None  # whose box; None: the old drop box shared by all
+    share: int | None = None  # the box's exchange quota, in bytes: what its accepted copies may take
 
 
 def parse(name: str) -> tuple[str, str] | None:
@@ -92,19 +106,26 @@ def judge(inbound_fd: int, name: str, uids: dict[str, int]) -> str:
     return ""
 
 
-def copy_problem(staged_fd: int, copy_fd: int, uid: int, owner: Student, limit_bytes: int) -> str:
+def copy_problem(staged_fd: int, copy_fd: int, uid: int, owner: Student, limit_bytes: int,
+                 share_left: int | None = None) -> str:
     """Copies the staged submission into the empty folder copy_fd, checking every entry as it is
-    opened; '' when the copy is whole and may be accepted, else why not."""
+    opened; '' when the copy is whole and may be accepted, else why not. share_left: what the
+    student's accepted copies may still take."""
     info = os.fstat(staged_fd)
     if info.st_uid != uid or stat.S_IMODE(info.st_mode) != 0o777:
         return "changed while it was checked"
     if "timestamp.txt" not in os.listdir(staged_fd):
         return "is not a complete nbgrader submission (no timestamp.txt)"
-    rules = trees.Rules(owner=(owner.uid, owner.gid), strict=True, only_uid=uid, limit_bytes=limit_bytes,
+    over_share = share_left is not None and share_left < limit_bytes
+    rules = trees.Rules(owner=(owner.uid, owner.gid), strict=True, only_uid=uid,
+                        limit_bytes=share_left if over_share else limit_bytes,
                         max_entries=MAX_ENTRIES, plain_modes=True)
     try:
         trees.copy(staged_fd, copy_fd, rules)
     except trees.TooLarge as exc:
+        if over_share:
+            return ("would take the student's accepted submissions over their exchange quota "
+                    f"({max(share_left, 0) // 1000} kB left)")
         return f"is over the course's size limit ({exc.total // 1000} kB > {exc.limit // 1000} kB)"
     except trees.Refused as exc:
         return str(exc)
@@ -136,36 +157,72 @@ def _check(nbgrader: NbgraderCourse, owner: Student) -> list[Verdict]:
     uids = dict(Student.objects.filter(uid__isnull=False).values_list("name", "uid"))
     verdicts = []
     with ExitStack() as fds:
-        def opened(path, dir_fd=None) -> int:
+        def opened(path, dir_fd=None, stack=fds) -> int:
             fd = layout.open_dir(path, dir_fd)
-            fds.callback(os.close, fd)
+            stack.callback(os.close, fd)
             return fd
 
         exchange_fd = opened(layout.exchange_dir(course))
-        folders = Folders(inbound=opened("inbound", exchange_fd), accepted=opened("accepted", exchange_fd),
-                          staging=opened(layout.staging_dir(course)),
-                          quarantine=opened(layout.course_dir(course) / "quarantine"))
-        _recover(folders, owner)
-        for name in sorted(os.listdir(folders.inbound)):
-            try:
-                verdict = _settle(folders, name, nbgrader.size_limit_bytes, uids, owner)
-            except Pending:
-                continue
-            except FileNotFoundError:
-                continue  # its author removed it meanwhile
-            except OSError as exc:  # a full disk, say: this one waits in inbound for the next check
-                log.error("%s: %s could not be checked: %s", course.name, name, exc)
-                continue
-            if not verdict.accepted:
-                log.warning("%s: quarantined %s: it %s", course.name, name, verdict.reason)
-            verdicts.append(verdict)
+        accepted = opened("accepted", exchange_fd)
+        notes = opened(layout.course_dir(course) / "quarantine")
+        copies = opened(layout.staging_dir(course))
+        shared = Folders(inbound=opened("inbound", exchange_fd), accepted=accepted,
+                         staging=copies, quarantine=notes, notes=notes, copies=copies)
+        verdicts += _check_box(course, shared, nbgrader.size_limit_bytes, uids, owner)
+        for student in inbound.boxes(course):
+            with ExitStack() as box_fds:
+                box = opened(inbound.boxes_dir(course) / student, stack=box_fds)
+                folders = Folders(inbound=opened(inbound.INBOUND, box, box_fds), accepted=accepted,
+                                  staging=opened(inbound.CHECKING, box, box_fds),
+                                  quarantine=opened(inbound.QUARANTINE, box, box_fds), notes=notes,
+                                  copies=copies, student=student, share=nbgrader.exchange_quota_bytes)
+                verdicts += _check_box(course, folders, nbgrader.size_limit_bytes, uids, owner)
     return verdicts
+
+
+def _check_box(course: Course, folders: Folders, limit: int, uids: dict[str, int], owner: Student) -> list[Verdict]:
+    verdicts = []
+    _recover(folders, owner)
+    for name in sorted(os.listdir(folders.inbound)):
+        try:
+            verdict = _settle(folders, name, limit, uids, owner)
+        except Pending:
+            continue
+        except FileNotFoundError:
+            continue  # its author removed it meanwhile
+        except OSError as exc:  # a full disk, say: this one waits in inbound for the next check
+            log.error("%s: %s could not be checked: %s", course.name, name, exc)
+            continue
+        if not verdict.accepted:
+            log.warning("%s: quarantined %s: it %s", course.name, name, verdict.reason)
+        verdicts.append(verdict)
+    return verdicts
+
+
+def accepted_bytes(accepted_fd: int, student: str) -> int:
+    """What the student's accepted copies take (they are root's copies, the instructors' since)."""
+    total = 0
+    for entry in os.listdir(accepted_fd):
+        if parse(entry) is None or parse(entry)[0] != student:
+            continue
+        try:
+            top = layout.open_dir(entry, accepted_fd)
+        except OSError:
+            continue
+        try:
+            for _, _, files, folder_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+                total += sum(os.stat(f, dir_fd=folder_fd, follow_symlinks=False).st_size for f in files)
+        finally:
+            os.close(top)
+    return total
 
 
 def _settle(folders: Folders, name: str, limit: int, uids: dict[str, int], owner: Student) -> Verdict:
     reason = judge(folders.inbound, name, uids)
+    if not reason and folders.student is not None and parse(name)[0] != folders.student:
+        reason = f"names {parse(name)[0]} but was found in {folders.student}'s drop box"
     if reason:
-        _quarantine(folders.inbound, folders.quarantine, name, reason, owner)
+        reason = _quarantine(folders, folders.inbound, name, reason, owner)
         return Verdict(name, accepted=False, reason=reason)
     # Out of its author's path first: from here on, only a descriptor they already hold reaches it.
     token = secrets.token_hex(8)
@@ -180,7 +237,7 @@ def _settle(folders: Folders, name: str, limit: int, uids: dict[str, int], owner
     try:
         reason = _accept(folders, box, name, uids[parse(name)[0]], limit, owner)
         if reason:
-            _quarantine(box, folders.quarantine, name, reason, owner)
+            reason = _quarantine(folders, box, name, reason, owner)
     except OSError:
         _give_back(folders, box, name, owner)  # if this fails too, the next check's _recover does it
         raise
@@ -191,26 +248,42 @@ def _settle(folders: Folders, name: str, limit: int, uids: dict[str, int], owner
 
 
 def _accept(folders: Folders, box: int, name: str, uid: int, limit: int, owner: Student) -> str:
-    """Copies the staged submission and renames the copy into accepted/; '' once it is there."""
+    """Copies the staged submission and renames the copy into accepted/; '' once it is there. The
+    copy is made on accepted/'s own filesystem (a student's box is on the quota filesystem), in a
+    folder of its own that the next check's recovery discards if this one dies."""
     try:
         staged = layout.open_dir(name, box)
     except OSError as exc:
         if exc.errno in trees.SWAPPED:  # a symlink or a file took the folder's name after judge()
             return "changed while it was checked"
         raise
+    holder = secrets.token_hex(8)
     try:
-        os.mkdir(COPY, 0o700, dir_fd=box)
-        copy = layout.open_dir(COPY, box)
-        try:
-            reason = copy_problem(staged, copy, uid, owner, limit)
-        finally:
-            os.close(copy)
-    finally:
+        os.mkdir(holder, 0o700, dir_fd=folders.copies)
+        hold = layout.open_dir(holder, folders.copies)
+    except OSError:
         os.close(staged)
-    if not reason and not _free(folders.accepted, name):
-        reason = "has the name of a submission already accepted"
-    if not reason:
-        os.rename(COPY, name, src_dir_fd=box, dst_dir_fd=folders.accepted)
+        raise
+    try:
+        try:
+            os.mkdir(COPY, 0o700, dir_fd=hold)
+            copy = layout.open_dir(COPY, hold)
+            share_left = None
+            if folders.share is not None and folders.student is not None:
+                share_left = folders.share - accepted_bytes(folders.accepted, folders.student)
+            try:
+                reason = copy_problem(staged, copy, uid, owner, limit, share_left)
+            finally:
+                os.close(copy)
+        finally:
+            os.close(staged)
+        if not reason and not _free(folders.accepted, name):
+            reason = "has the name of a submission already accepted"
+        if not reason:
+            os.rename(COPY, name, src_dir_fd=hold, dst_dir_fd=folders.accepted)
+    finally:
+        os.close(hold)
+        _discard(folders.copies, holder)
     return reason
 
 
@@ -220,7 +293,7 @@ def _give_back(folders: Folders, box: int, name: str, owner: Student) -> None:
     if _free(folders.inbound, name):
         os.rename(name, name, src_dir_fd=box, dst_dir_fd=folders.inbound)
     else:
-        _quarantine(box, folders.quarantine, name, "could not be checked", owner)
+        _quarantine(folders, box, name, "could not be checked", owner)
 
 
 def _recover(folders: Folders, owner: Student) -> None:
@@ -245,10 +318,14 @@ def _recover(folders: Folders, owner: Student) -> None:
 
 
 def _discard(dir_fd: int, name: str) -> None:
-    """Removes a staged tree; its author may still be adding to it through a descriptor, so a
-    failure is logged and the next check tries again."""
+    """Removes a staged tree, or any other entry (a link itself, never its target); its author may
+    still be adding to a tree through a descriptor, so a failure is logged and the next check
+    tries again."""
     try:
-        shutil.rmtree(name, dir_fd=dir_fd)
+        if stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode):
+            shutil.rmtree(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
     except FileNotFoundError:
         pass
     except OSError as exc:
@@ -263,15 +340,29 @@ def _free(dir_fd: int, name: str) -> bool:
     return False
 
 
-def _quarantine(from_fd: int, quarantine_fd: int, name: str, reason: str, owner: Student) -> None:
-    """Moves the entry beside a note that says why, for the instructors; its top folder becomes
-    theirs, so that its author can no longer add to it through a descriptor they kept."""
+def _quarantine(folders: Folders, from_fd: int, name: str, reason: str, owner: Student) -> str:
+    """Moves the entry to the box's quarantine, with a note for the instructors that says why;
+    its top folder becomes theirs, so that its author can no longer add to it through a descriptor
+    they kept. Past MAX_QUARANTINED in a student's box, or when the box is too full for the rename,
+    the entry is removed instead. Returns the
+    reason, as the instructors read it."""
+    if folders.student is not None and len(os.listdir(folders.quarantine)) >= MAX_QUARANTINED:
+        _discard(from_fd, name)
+        return f"{reason} (removed: {MAX_QUARANTINED} refused submissions of {folders.student} are kept already)"
     target = name
-    while not _free(quarantine_fd, target) or not _free(quarantine_fd, target + ".why"):
+    while (not _free(folders.quarantine, target) or not _free(folders.notes, target + ".why")
+           or not _free(folders.quarantine, target + ".why")):
         target = f"{name}.{time.time_ns()}"
-    os.rename(name, target, src_dir_fd=from_fd, dst_dir_fd=quarantine_fd)
     try:
-        fd = layout.open_dir(target, quarantine_fd)
+        os.rename(name, target, src_dir_fd=from_fd, dst_dir_fd=folders.quarantine)
+    except OSError as exc:
+        if exc.errno != errno.EDQUOT:
+            raise
+        # A box at its quota has no room even for a rename's bookkeeping: what it refused goes.
+        _discard(from_fd, name)
+        return f"{reason} (removed: {folders.student}'s drop box is full)"
+    try:
+        fd = layout.open_dir(target, folders.quarantine)
     except OSError:
         pass  # not a folder: nothing to add to
     else:
@@ -280,9 +371,14 @@ def _quarantine(from_fd: int, quarantine_fd: int, name: str, reason: str, owner:
             os.fchmod(fd, 0o700)
         finally:
             os.close(fd)
+    text = f"{name}: refused by the platform: it {reason}.\n"
+    if folders.student is not None:
+        text += (f"It is kept in the platform's exchange store, in {folders.student}'s share, "
+                 "for the site's admins.\n")
     note = os.open(target + ".why", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644,
-                   dir_fd=quarantine_fd)
+                   dir_fd=folders.notes)
     try:
-        os.write(note, f"{name}: refused by the platform: it {reason}.\n".encode())
+        os.write(note, text.encode())
     finally:
         os.close(note)
+    return reason

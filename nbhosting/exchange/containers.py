@@ -1,6 +1,7 @@
 """What a container of an nbgrader course gets on top of a student's: the exchange, nbgrader's
 configuration, a passwd file that names its uid, nbgrader's server extensions, and for a student
-the course's nbgrader sources hidden (nbhosting.exchange.sources).
+the course's nbgrader sources hidden (nbhosting.exchange.sources) and their own drop box as
+inbound (nbhosting.exchange.inbound).
 
 Every container of the course mounts only its own course's exchange folder, under a root that is
 a private 1777 tmpfs (nbgrader insists that the root be writable by all). nbgrader takes the
@@ -15,7 +16,7 @@ from nbhosting.containers import jupyter
 from nbhosting.containers.backend import Mount, Tmpfs
 from nbhosting.containers.spawn import Extras
 from nbhosting.courses.models import Course
-from nbhosting.exchange import layout, sources
+from nbhosting.exchange import inbound, layout, sources
 from nbhosting.exchange.models import NbgraderCourse, nbgrader_of
 from nbhosting.workspaces.models import Student
 from nbhosting.workspaces.workspace import ensure as ensure_workspace
@@ -58,6 +59,8 @@ def extras(course: Course, student: Student) -> Extras:
         _mount_point(ensure_workspace(course, student), course.name, student.uid)
         sources.import_sources(course, owner)
     else:
+        # Over the shared drop box: the student's own, limited by the exchange quota.
+        mounts.append(Mount(inbound.ensure(nbgrader, student), f"{exchange}/inbound"))
         mounts += sources.hide(course)
     return Extras(
         mounts=mounts,

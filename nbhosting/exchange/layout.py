@@ -2,14 +2,15 @@
 
     <data>/exchange/<course>/          the exchange course folder, owned by the instructors' uid, 0755
         outbound/  0755                released assignments: instructors write, students read
-        inbound/   3733                the students' drop box: write-only, sticky (nobody renames
-                                       another's submission), never listable by students
+        inbound/   3733                the drop box of earlier versions, no longer mounted: each
+                                       student's container mounts their own box over it
+                                       (nbhosting.exchange.inbound), limited by the exchange quota
         feedback/  0711                released feedback, named by hashes only the author can compute
         accepted/  0700                what the exchange check let through, as copies that the
                                        instructors' uid owns: the instructors' container sees it as
                                        inbound, so collect never sees the rest
-    <data>/exchange/.checking/<course>/  root's, 0700: where the exchange check takes a submission
-                                       out of its author's reach before it looks at it again
+    <data>/exchange/.checking/<course>/  root's, 0700: where the exchange check took a submission of
+                                       the old drop box out of its author's reach
     <data>/nbgrader/<course>/          the nbgrader course directory (source, release, submitted,
                                        autograded, feedback, gradebook.db), shared by all instructors
         quarantine/                    submissions the exchange check refused, with a .why file each
@@ -63,7 +64,7 @@ def staging_dir(course: Course) -> Path:
     return settings.DATA_ROOT / "exchange" / ".checking" / course.name
 
 
-def _ensure(parent_fd: int, name: str, uid: int, mode: int) -> None:
+def ensure_folder(parent_fd: int, name: str, uid: int, mode: int) -> None:
     try:
         os.mkdir(name, 0o700, dir_fd=parent_fd)
     except FileExistsError:
@@ -87,18 +88,18 @@ def ensure(course: Course) -> Student:
                                (course_dir(course).parent, course.name, 0o700)):
         fd = open_dir(parent)
         try:
-            _ensure(fd, name, owner.uid, mode)
+            ensure_folder(fd, name, owner.uid, mode)
         finally:
             os.close(fd)
     fd = open_dir(exchange_dir(course))
     try:
         for name, mode in EXCHANGE_MODES.items():
-            _ensure(fd, name, owner.uid, mode)
+            ensure_folder(fd, name, owner.uid, mode)
     finally:
         os.close(fd)
     fd = open_dir(course_dir(course))
     try:
-        _ensure(fd, "quarantine", owner.uid, 0o700)
+        ensure_folder(fd, "quarantine", owner.uid, 0o700)
     finally:
         os.close(fd)
     return owner

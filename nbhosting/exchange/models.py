@@ -3,7 +3,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import models
 
-from nbhosting.courses.models import Course
+from nbhosting.courses.models import Course, validate_quota
+from nbhosting.sizes import parse_size
 
 
 def default_size_limit() -> int:
@@ -17,6 +18,8 @@ class NbgraderCourse(models.Model):
     size_limit_kb = models.PositiveIntegerField(
         default=default_size_limit, help_text="largest submission, in kilobytes (1000 bytes), as nbgrader counts"
     )
+    # Each student's share of the exchange; empty: the site's NBH_EXCHANGE_QUOTA.
+    exchange_quota = models.CharField(max_length=10, blank=True, validators=[validate_quota])
     instructors = models.ManyToManyField(User, blank=True, related_name="nbgrader_courses")
     # Students whose container row is newer than this are not in the gradebook yet.
     roster_synced_at = models.DateTimeField(null=True, blank=True)
@@ -27,6 +30,11 @@ class NbgraderCourse(models.Model):
     @property
     def size_limit_bytes(self) -> int:
         return self.size_limit_kb * 1000
+
+    @property
+    def exchange_quota_bytes(self) -> int | None:
+        """Each student's share of the exchange in bytes; None: unlimited."""
+        return parse_size(self.exchange_quota or settings.NBH_EXCHANGE_QUOTA)
 
     def is_instructor(self, user: User) -> bool:
         return user.is_authenticated and self.instructors.filter(pk=user.pk).exists()

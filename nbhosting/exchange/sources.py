@@ -3,11 +3,13 @@
 Instructors keep them in the course directory, `<data>/nbgrader/<course>/source`, which only the
 grading server mounts. Students mount the whole course repository at /course, so a repository
 that holds nbgrader's `source/` folder at its top, while nbgrader is on, gets:
-- in every student's container, /course/source masked by an empty read-only folder, and /course/.git
-  too when the history holds sources (the objects carry every version of them). Not a tmpfs:
-  podman fills a tmpfs with what the folder under it holds ("tmpcopyup"), sources included;
-- on the host, the repository's `source/` (and then `.git/`) made root's 0700, so that nothing run
-  as a student's uid (the workspace copier, a classroom clone) reads them;
+- in every student's container, /course/source and /course/.git masked by empty read-only folders
+  from the container's start (the objects carry every version of the sources, and a pull may bring
+  them at any time). Not a tmpfs: podman fills a tmpfs with what the folder under it holds
+  ("tmpcopyup"), sources included;
+- on the host, the repository's `source/` (and `.git/` once the history holds sources, during
+  every pull too) made root's 0700, so that nothing run as a student's uid (the workspace copier,
+  a classroom clone) reads them;
 - from the gateway, 404 for a link into `source/` (directly or through a symlink), and 409 for
   classroom mode, since a clone carries the history;
 - its `source/` copied into the instructors' course directory when theirs has none.
@@ -23,6 +25,7 @@ import git
 
 from nbhosting import trees
 from nbhosting.containers.backend import Mount
+from nbhosting.courses import repo
 from nbhosting.courses.models import Course
 from nbhosting.exchange import layout
 from nbhosting.exchange.models import nbgrader_of
@@ -33,6 +36,7 @@ from nbhosting.workspaces.workspace import COURSE_MOUNT
 log = logging.getLogger(__name__)
 SOURCE = "source"  # nbgrader's CourseDirectory.source_directory, at the top of the course
 GIT = ".git"
+KEEP = ".nbhosting-keep"  # in source/: git never removes a folder that holds a file it does not track
 
 
 def _listing(parent_fd: int, name: str) -> list[str] | None:
@@ -111,20 +115,53 @@ def _empty(course: Course) -> Path:
 
 def hide(course: Course) -> list[Mount]:
     """Hides the sources from students: makes the repository's folders root's only on the host,
-    and returns the masks of a student's container. The mount point /course/source always exists
-    (an empty folder, which git ignores), so that sources a later pull brings stay under the mask."""
+    and returns the masks of a student's container. Both masks are there from the container's
+    start, whatever the repository holds then, so that what a later pull brings stays under them:
+    the mount point /course/source always exists (an empty folder, which git ignores, kept from
+    git's removal by a file of ours: a folder removed on the host would drop the mask in every
+    running container), and /course/.git is masked even while the history holds no sources."""
     masks = []
     repo_fd = layout.open_dir(course.repo_dir)
     try:
         if _restrict(repo_fd, SOURCE, 0o700, create=True):
+            _keep(repo_fd)
             masks.append(Mount(_empty(course), f"{COURSE_MOUNT}/{SOURCE}", read_only=True))
         else:
             log.warning("%s: its repository's %s is not a folder: not hidden", course.name, SOURCE)
-        if holds_sources(course) and _restrict(repo_fd, GIT, 0o700, create=False):
+        # Without sources in it, the history stays readable on the host: classroom clones use it.
+        if _restrict(repo_fd, GIT, 0o700 if holds_sources(course) else 0o755, create=False):
             masks.append(Mount(_empty(course), f"{COURSE_MOUNT}/{GIT}", read_only=True))
     finally:
         os.close(repo_fd)
     return masks
+
+
+def _keep(repo_fd: int) -> None:
+    source_fd = layout.open_dir(SOURCE, repo_fd)
+    try:
+        os.close(os.open(KEEP, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600, dir_fd=source_fd))
+    finally:
+        os.close(source_fd)
+
+
+def pull(course: Course) -> str:
+    """Pulls the course; while nbgrader is on, its history is root's during the fetch (nothing run
+    as a student reads what it brings) and stays so when it now holds sources. Students' containers
+    see neither, whatever the pull brings: both are masked from their start."""
+    if nbgrader_of(course) is None:
+        return repo.pull(course)
+    try:
+        repo_fd = layout.open_dir(course.repo_dir)
+    except FileNotFoundError:
+        return repo.pull(course)  # no clone: the pull says so
+    try:
+        _restrict(repo_fd, GIT, 0o700, create=False)
+    finally:
+        os.close(repo_fd)
+    try:
+        return repo.pull(course)
+    finally:
+        hide(course)
 
 
 def release(course: Course) -> None:

@@ -15,12 +15,13 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from nbhosting.containers import lifecycle
+from nbhosting.containers import lease, lifecycle
 from nbhosting.containers.backend import Activity, Backend, BackendError, ContainerInfo, ServerState
 from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import labels_of_instance
 from nbhosting.monitor import counts, policy
 from nbhosting.monitor.models import Cull, Cycle
+from nbhosting.pool import upkeep as pools
 from nbhosting.starts import prewarm
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,14 @@ class CycleWork:
         self.snap = snap
         self.limits = limits()
         self.tally = counts.Tally()
+        self.pools = pools.plan(snap.now)  # unclaimed pool servers: kept while wanted, not idle-culled
 
     def handle(self, record: Container, activity: Activity | None) -> None:
         info = self.snap.infos.get(record.name)
         state = info.state if info is not None else None
         try:
+            if leased(record, self.snap.now) and lease.free_if_gone(record):
+                record.lease_owner, record.lease_until = "", None  # its worker died: taken over
             if not leased(record, self.snap.now):  # else a start or a stop is under way
                 state = self.reconcile(record, info, activity)
         finally:
@@ -105,8 +109,8 @@ class CycleWork:
                                             f"although recorded {record.state}")
             if info.state != ServerState.RUNNING:
                 return info.state  # still starting: the tiers apply once it runs
-            decision = policy.for_running(activity or Activity(answered=False), record.started_at,
-                                          record.last_open, now, self.limits)
+            decision = self.pools.decision(record) if self.pools.has(record) else policy.for_running(
+                activity or Activity(answered=False), record.started_at, record.last_open, now, self.limits)
             if decision and lifecycle.stop(record, decision.reason, backend=self.backend,
                                            idle_seconds=decision.idle_seconds,
                                            unopened_since=record.last_open) is lifecycle.Stop.STOPPED:
@@ -176,6 +180,7 @@ def run(backend: Backend) -> Cycle:
         if info.name not in known:
             work.isolated(info.name, work.handle_unknown, info)
     work.isolated("leftovers", work.clean_leftovers)
+    work.isolated("pools", pools.run, backend, snap.now)  # refill and retire (nbhosting/pool)
     # Plans of `nbh course-prewarm --at`: due ones are queued; the gunicorn workers start them.
     work.isolated("prewarm plans", prewarm.run_due, snap.now)
     cycle = counts.save(work.tally, snap.now, time.monotonic() - started)

@@ -69,6 +69,33 @@ def claim(worker: str) -> Start | None:
             return Start.objects.select_related("container__course", "container__student").get(pk=oldest)
 
 
+def spare_slots() -> list[int]:
+    """The slots a start that no student waits on may take now (see take_spare); empty: none."""
+    bound = settings.NBH_START_CONCURRENCY
+    if Start.objects.filter(state=State.QUEUED).exists():
+        return []
+    taken = set(Start.objects.filter(slot__isnull=False).values_list("slot", flat=True))
+    free = [slot for slot in range(bound) if slot not in taken]
+    return free if len(free) >= min(2, bound) else []
+
+
+def take_spare(container: Container, worker: str) -> Start | None:
+    """A slot for a start that no student waits on (a warm pool's refill): only while no student's
+    start is queued, and only when another slot stays free for the next student (with a bound of
+    one, the one slot when it is free). Never a place in the queue: students always go first. The
+    row is delivered already, so that nothing stops its server as abandoned; None: not now."""
+    free = spare_slots()
+    if not free:
+        return None
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return Start.objects.create(container=container, page="", state=State.STARTING, slot=free[0],
+                                        worker=worker, heartbeat=now, started=now, delivered=now)
+    except IntegrityError:
+        return None  # a student's start took it first
+
+
 def beat(worker: str, ids: list[int]) -> None:
     if ids:
         Start.objects.filter(pk__in=ids, worker=worker, state=State.STARTING).update(heartbeat=timezone.now())

@@ -53,7 +53,12 @@ remove_containers() {
         podman rm -f -t 10 $ids > /dev/null || die "podman could not remove the site's containers"
     fi
     echo "removed $(wc -w <<< "$ids") containers of instance $NBH_INSTANCE"
-    # Their sockets and the links nginx followed to them.
+    # Their sockets and the links nginx followed to them; each server's socket folder is a tmpfs
+    # (nbhosting/containers/tmpfs.py), unmounted first: rm cannot remove a mount point.
+    local target
+    while IFS= read -r target; do
+        umount "$target" || die "could not unmount $target"
+    done < <(awk -v prefix="$NBH_DATA_ROOT/run/servers/" 'index($2, prefix) == 1 { print $2 }' /proc/self/mounts)
     rm -rf "$NBH_DATA_ROOT/run"
 }
 

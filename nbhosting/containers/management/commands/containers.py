@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from nbhosting.cli import NbhCommand
 from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
 from nbhosting.containers.backends import get_backend as backend
+from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import labels_of_instance
 from nbhosting.courses.models import Course
 
@@ -35,10 +36,14 @@ class Command(NbhCommand):
             current = current_images(engine)
         except BackendError as exc:
             raise CommandError(str(exc)) from None
+        # The row's names: a claimed pool server's label still names the pool. The labels only for
+        # a container that no row knows.
+        known = {r.name: (r.course.name, r.student.name)
+                 for r in Container.objects.select_related("course", "student")}
         rows = [
             {
-                "course": info.labels.get("nbhosting.course", ""),
-                "student": info.labels.get("nbhosting.student", ""),
+                "course": known.get(info.name, (info.labels.get("nbhosting.course", ""),))[0],
+                "student": known.get(info.name, ("", info.labels.get("nbhosting.student", "")))[1],
                 "name": info.name,
                 "state": info.detail or info.state.value,  # the engine's own word
                 "image": image_state(info, current),

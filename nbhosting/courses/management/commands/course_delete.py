@@ -8,7 +8,7 @@ from django.utils import timezone
 from nbhosting import trees
 from nbhosting.cli import NbhCommand, find_course
 from nbhosting.containers import lifecycle
-from nbhosting.exchange import layout
+from nbhosting.exchange import inbound, layout
 
 
 class Command(NbhCommand):
@@ -30,7 +30,8 @@ class Command(NbhCommand):
         archive.parent.chmod(0o700)
         folders = (("course", course.repo_dir.parent), ("workspaces", course.workspaces_dir),
                    ("exchange", layout.exchange_dir(course)), ("nbgrader", layout.course_dir(course)),
-                   ("exchange-checking", layout.staging_dir(course)))
+                   ("exchange-checking", layout.staging_dir(course)),
+                   ("exchange-boxes", inbound.boxes_dir(course)))
         for kept_as, folder in folders:
             if os.path.lexists(folder):
                 self.archive(folder, archive, kept_as)

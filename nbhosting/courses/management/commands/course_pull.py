@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from nbhosting.cli import NbhCommand, find_course
 from nbhosting.courses import repo
+from nbhosting.exchange import sources
 
 
 class Command(NbhCommand):
@@ -13,7 +14,7 @@ class Command(NbhCommand):
     def handle(self, name, **options):
         course = find_course(name)
         try:
-            commit = repo.pull(course)
+            commit = sources.pull(course)
         except repo.RepoError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"course {name} at {commit[:12]}")
