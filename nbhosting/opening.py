@@ -15,6 +15,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.utils import timezone
 
+from nbhosting.containers import kernels
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container
 from nbhosting.containers.spawn import SpawnError, get_record
@@ -62,6 +63,7 @@ def open_notebook(course: Course, student: Student, notebook: Notebook, *, git_m
     record = get_record(course, student)
     page = settings.NBH_URL_FORMAT.format(notebook=quote(str(target)))
     if service.answering(record):
+        kernels.prestart(record, str(target))  # the page finds its kernel running
         seconds = time.monotonic() - started
         Container.objects.filter(pk=record.pk).update(last_open=timezone.now())
         record_open(course.name, student.name, str(target), action, False, seconds)

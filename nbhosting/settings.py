@@ -197,6 +197,9 @@ NBH_SPAWN_TIMEOUT = float(os.environ.get("NBH_SPAWN_TIMEOUT", "180"))
 NBH_START_CONCURRENCY = int(os.environ.get("NBH_START_CONCURRENCY", str(os.cpu_count() or 1)))
 NBH_START_WAIT = float(os.environ.get("NBH_START_WAIT", "0.5"))
 NBH_START_ABANDON = int(os.environ.get("NBH_START_ABANDON", "120"))
+# Start the notebook's kernel as part of the open, once its server answers, so that the page finds
+# it running (containers/kernels.py); an unused one is culled like any idle kernel.
+NBH_KERNEL_PRESTART = env_bool("NBH_KERNEL_PRESTART", True)
 NBH_STOP_GRACE = int(os.environ.get("NBH_STOP_GRACE", "10"))
 
 # What a student's browser opens inside the server; Notebook 7's single-notebook view suits iframes.

@@ -98,6 +98,24 @@ def get_json(sock: Path, url: str, timeout: float = 5.0) -> dict[str, Any] | lis
         connection.close()
 
 
+def request_json(sock: Path, method: str, url: str, body: dict[str, Any] | None = None,
+                 timeout: float = 30.0) -> dict[str, Any] | list[Any] | None:
+    """A Jupyter API request over the socket; None when nothing answers, or not with a success."""
+    connection = _UnixConnection(sock, timeout)
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        connection.request(method, url, body=data, headers={"Content-Type": "application/json"} if data else {})
+        response = connection.getresponse()
+        if not 200 <= response.status < 300:
+            return None
+        found: dict[str, Any] | list[Any] = json.loads(response.read())
+        return found
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        connection.close()
+
+
 def answers(sock: Path, base_url: str, timeout: float = 5.0) -> bool:
     return get_json(sock, f"{base_url}api/status", timeout) is not None
 

@@ -22,6 +22,7 @@ from nbhosting.containers.spawn import labels_of_instance
 from nbhosting.monitor import counts, policy
 from nbhosting.monitor.models import Cull, Cycle
 from nbhosting.pool import upkeep as pools
+from nbhosting.starts import prewarm
 
 log = logging.getLogger(__name__)
 State = Container.State
@@ -180,6 +181,8 @@ def run(backend: Backend) -> Cycle:
             work.isolated(info.name, work.handle_unknown, info)
     work.isolated("leftovers", work.clean_leftovers)
     work.isolated("pools", pools.run, backend, snap.now)  # refill and retire (nbhosting/pool)
+    # Plans of `nbh course-prewarm --at`: due ones are queued; the gunicorn workers start them.
+    work.isolated("prewarm plans", prewarm.run_due, snap.now)
     cycle = counts.save(work.tally, snap.now, time.monotonic() - started)
     log.info("cycle: %d running, %d stopped, %d kernels (%d busy), %d culled, %d errors, %.2fs",
              cycle.running, cycle.stopped, cycle.kernels, cycle.busy_kernels, cycle.culled,

@@ -40,6 +40,9 @@ class Start(models.Model):
     delivered = models.DateTimeField(null=True, blank=True)
     cold = models.BooleanField(default=False)
     error = models.TextField(blank=True)
+    # A start that no student asked for (starts/prewarm.py): nobody polls it, so it is neither
+    # dropped nor stopped for that; it is no open in the statistics; opens go before it.
+    prewarm = models.ForeignKey("Prewarm", null=True, blank=True, on_delete=models.SET_NULL, related_name="starts")
 
     class Meta:
         indexes = [models.Index(fields=["state", "id"])]
@@ -50,3 +53,29 @@ class Start(models.Model):
     @property
     def url(self) -> str:
         return self.container.base_url + self.page
+
+
+class Prewarm(models.Model):
+    """Named students' servers started before a class (`nbh course-prewarm`): now, or by the
+    monitor's cycle once `at` has come. The students are fixed when the plan is made."""
+    class State(models.TextChoices):
+        PENDING = "pending"  # waits for `at`
+        RUNNING = "running"  # its starts are queued or under way
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    course = models.ForeignKey("courses.Course", on_delete=models.CASCADE, related_name="prewarms")
+    students = models.JSONField(default=list)  # names
+    group = models.CharField(max_length=64, blank=True)  # what it was asked for, for people
+    at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created = models.DateTimeField(auto_now_add=True)
+    ran = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    report = models.TextField(blank=True)  # started, failed, running already
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "at"])]
+
+    def __str__(self) -> str:
+        return f"prewarm {self.pk} of {self.course.name} at {self.at:%Y-%m-%d %H:%M} ({self.state})"

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from nbhosting.containers.lease import holder_is_gone
 from nbhosting.containers.models import Container
-from nbhosting.starts.models import Start
+from nbhosting.starts.models import Prewarm, Start
 
 State = Start.State
 LIVE = (State.QUEUED, State.STARTING)
@@ -26,11 +26,19 @@ def enqueue(container: Container, page: str, notebook: str = "", action: str = "
     return Start.objects.create(container=container, page=page, notebook=notebook, action=action)
 
 
+def enqueue_prewarm(container: Container, prewarm: Prewarm) -> Start:
+    """A start that no page waits on (starts/prewarm.py)."""
+    return Start.objects.create(container=container, page="", prewarm=prewarm)
+
+
 def position(start: Start) -> int:
-    """1 for the next to start; 0 once it is starting or done."""
+    """1 for the next to start; 0 once it is starting or done. Opens go before prewarm starts."""
     if start.state != State.QUEUED:
         return 0
-    return Start.objects.filter(state=State.QUEUED, id__lte=start.id).count()
+    ahead = Q(prewarm__isnull=True, id__lte=start.id)
+    if start.prewarm_id is not None:
+        ahead = Q(prewarm__isnull=True) | Q(prewarm__isnull=False, id__lte=start.id)
+    return Start.objects.filter(ahead, state=State.QUEUED).count()
 
 
 def starting_count() -> int:
@@ -44,7 +52,10 @@ def claim(worker: str) -> Start | None:
     while True:
         taken = set(Start.objects.filter(slot__isnull=False).values_list("slot", flat=True))
         free = [slot for slot in range(bound) if slot not in taken]
-        oldest = Start.objects.filter(state=State.QUEUED).order_by("id").values_list("id", flat=True).first()
+        # A student waiting on their page goes before a class's prewarm (NULLs sort first on
+        # SQLite and last on PostgreSQL: hence the explicit order).
+        oldest = (Start.objects.filter(state=State.QUEUED)
+                  .order_by(F("prewarm").asc(nulls_first=True), "id").values_list("id", flat=True).first())
         if not free or oldest is None:
             return None
         now = timezone.now()
@@ -134,13 +145,15 @@ def drop_unpolled() -> int:
     """Queued starts whose page nobody polls any more (the tab was closed) are not started; a
     later poll puts them back at their place."""
     cutoff = timezone.now() - timedelta(seconds=settings.NBH_START_ABANDON)
-    return Start.objects.filter(state=State.QUEUED, polled__lt=cutoff).update(
+    return Start.objects.filter(state=State.QUEUED, polled__lt=cutoff, prewarm__isnull=True).update(
         state=State.ABANDONED, finished=timezone.now())
 
 
 def undelivered(older_than: datetime) -> list[Start]:
-    """Ready starts whose student never came for the server."""
-    return list(Start.objects.filter(state=State.READY, delivered__isnull=True, finished__lt=older_than)
+    """Ready starts whose student never came for the server. Not a prewarm's: nobody was waiting,
+    and the monitor culls its servers like any idle one."""
+    return list(Start.objects.filter(state=State.READY, delivered__isnull=True, finished__lt=older_than,
+                                     prewarm__isnull=True)
                 .select_related("container__course", "container__student"))
 
 

@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from nbhosting.containers import lifecycle
+from nbhosting.containers import kernels, lifecycle
 from nbhosting.containers.lease import holder
 from nbhosting.containers.lifecycle import LeaseTimeout, SpawnError, ensure_running
-from nbhosting.starts import queue
+from nbhosting.starts import prewarm, queue
 from nbhosting.starts.models import Start
 from nbhosting.stats.models import record_open
 from nbhosting.workspaces.models import UidRangeExhausted
@@ -76,7 +76,8 @@ class Dispatcher:
 def run(start: Start) -> None:
     record = start.container
     try:
-        ready = ensure_running(record.course, record.student)
+        with prewarm.not_an_open(start):
+            ready = ensure_running(record.course, record.student)
     except NotStarted as exc:
         log.error("start of %s failed: %s", record.name, exc)
         queue.finish(start, Start.State.FAILED, error=str(exc)[:2000])
@@ -85,7 +86,11 @@ def run(start: Start) -> None:
         log.exception("start of %s failed", record.name)
         queue.finish(start, Start.State.FAILED, error=str(exc)[:2000])
         return
+    if start.prewarm_id is None and start.notebook:
+        kernels.prestart(ready.container, start.notebook)  # before the page is told: see kernels.py
     queue.finish(start, Start.State.READY, cold=ready.cold)
+    if start.prewarm_id is not None:
+        return  # nobody opened anything
     seconds = (timezone.now() - start.created).total_seconds()
     record_open(record.course.name, record.student.name, start.notebook, start.action, ready.cold, seconds)
 
