@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ def profile_path() -> Path:
     folder = root_folder(settings.DATA_ROOT / "run" / "seccomp", 0o755)
     path = folder / f"student-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
     if not path.exists():
-        partial = folder / f".{path.name}.{os.getpid()}"
+        # One name per writer: a gunicorn worker runs several starts at once, in threads.
+        partial = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}"
         partial.write_text(text)
         partial.chmod(0o644)
         partial.replace(path)
