@@ -10,7 +10,7 @@ import http.client
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from pathlib import Path
 from typing import Any
 
@@ -83,30 +83,24 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 def get_json(sock: Path, url: str, timeout: float = 5.0) -> dict[str, Any] | list[Any] | None:
-    """GET a Jupyter API URL over the socket; None when nothing answers there."""
-    connection = _UnixConnection(sock, timeout)
-    try:
-        connection.request("GET", url)
-        response = connection.getresponse()
-        if response.status != 200:
-            return None
-        found: dict[str, Any] | list[Any] = json.loads(response.read())
-        return found
-    except (OSError, http.client.HTTPException, ValueError):
-        return None
-    finally:
-        connection.close()
+    """GET a Jupyter API URL over the socket; None when nothing answers there, or not with 200."""
+    return _call(sock, "GET", url, None, timeout, success=(200,))
 
 
 def request_json(sock: Path, method: str, url: str, body: dict[str, Any] | None = None,
                  timeout: float = 30.0) -> dict[str, Any] | list[Any] | None:
     """A Jupyter API request over the socket; None when nothing answers, or not with a success."""
+    return _call(sock, method, url, body, timeout, success=range(200, 300))
+
+
+def _call(sock: Path, method: str, url: str, body: dict[str, Any] | None, timeout: float,
+          success: Container[int]) -> dict[str, Any] | list[Any] | None:
     connection = _UnixConnection(sock, timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None
         connection.request(method, url, body=data, headers={"Content-Type": "application/json"} if data else {})
         response = connection.getresponse()
-        if not 200 <= response.status < 300:
+        if response.status not in success:
             return None
         found: dict[str, Any] | list[Any] = json.loads(response.read())
         return found
