@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from nbhosting.containers.backend import Backend, BackendError
+from nbhosting.containers.backend import Backend, BackendError, ContainerInfo
 from nbhosting.containers.backends import get_backend
 from nbhosting.containers.lease import LeaseTimeout, lease
 from nbhosting.containers.models import Container, new_secret
@@ -48,8 +48,18 @@ def _record_cull(name: str, course: str, student: str, action: str, reason: str,
     log.info("%s %s: %s", action, name, reason)
 
 
-def cull(record: Container, action: str, reason: str) -> None:
-    _record_cull(record.name, record.course.name, record.student.name, action, reason)
+def cull(record: Container, action: str, reason: str, idle_seconds: int | None = None) -> None:
+    _record_cull(record.name, record.course.name, record.student.name, action, reason, idle_seconds)
+
+
+def _take_down(record: Container, backend: Backend, info: ContainerInfo | None, **fields: object) -> None:
+    """Stops (if it runs) and removes the container, and everything of the server beside its row;
+    the row says absent. Under the pair's lease."""
+    if info is not None and info.state.up:
+        backend.stop(record.name, settings.NBH_STOP_GRACE)
+    backend.remove(record.name)
+    backend.discard(record)
+    Container.objects.filter(pk=record.pk).update(state=State.ABSENT, **fields)
 
 
 def start(record: Container, backend: Backend | None = None) -> Ready:
@@ -81,7 +91,7 @@ def stop(record: Container, reason: str, *, wait: float = NO_WAIT, backend: Back
     except LeaseTimeout:
         log.info("kept %s: busy starting or stopping", record.name)
         return Stop.BUSY
-    _record_cull(record.name, record.course.name, record.student.name, Cull.Action.STOPPED, reason, idle_seconds)
+    cull(record, Cull.Action.STOPPED, reason, idle_seconds)
     return Stop.STOPPED
 
 
@@ -96,14 +106,10 @@ def remove(record: Container, reason: str, *, wait: float = NO_WAIT, only_if_dow
             info = backend.status(record.name)
             if only_if_down and info is not None and info.state.up:
                 return False  # started again since the decision: not ours to remove any more
-            if info is not None and info.state.up:
-                backend.stop(record.name, settings.NBH_STOP_GRACE)
-            backend.remove(record.name)
-            backend.discard(record)
-            Container.objects.filter(pk=record.pk).update(state=State.ABSENT)
+            _take_down(record, backend, info)
     except LeaseTimeout:
         return False
-    _record_cull(record.name, record.course.name, record.student.name, Cull.Action.REMOVED, reason)
+    cull(record, Cull.Action.REMOVED, reason)
     return True
 
 
@@ -113,15 +119,11 @@ def wipe(record: Container, reason: str, *, wait: float = STAFF_WAIT, backend: B
     when the pair stays busy."""
     backend = backend or get_backend()
     with lease(record, wait=wait):
-        present = backend.status(record.name) is not None
-        if present:
-            backend.stop(record.name, settings.NBH_STOP_GRACE)
-            backend.remove(record.name)
-        backend.discard(record)
-        Container.objects.filter(pk=record.pk).update(state=State.ABSENT)
+        info = backend.status(record.name)
+        _take_down(record, backend, info)
         removed = workspace.remove(record.course, record.student)
-    if present:
-        _record_cull(record.name, record.course.name, record.student.name, Cull.Action.REMOVED, reason)
+    if info is not None:
+        cull(record, Cull.Action.REMOVED, reason)
     return removed
 
 
@@ -189,11 +191,8 @@ def renew_secret(record: Container, reason: str, backend: Backend | None = None)
     longer reach it, and an open under way cannot bring it back under the old one."""
     backend = backend or get_backend()
     with lease(record, wait=STAFF_WAIT):
-        backend.stop(record.name, settings.NBH_STOP_GRACE)
-        backend.remove(record.name)
-        backend.discard(record)
-        Container.objects.filter(pk=record.pk).update(secret=new_secret(), state=State.ABSENT)
-    _record_cull(record.name, record.course.name, record.student.name, Cull.Action.REMOVED, reason)
+        _take_down(record, backend, backend.status(record.name), secret=new_secret())
+    cull(record, Cull.Action.REMOVED, reason)
 
 
 def last_stop(record: Container) -> Cull | None:
