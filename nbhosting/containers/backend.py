@@ -118,6 +118,11 @@ class ContainerInfo:
     def running(self) -> bool:
         return self.state == ServerState.RUNNING
 
+    @property
+    def said(self) -> str:
+        """The state in the engine's own word when it gave one, for people."""
+        return self.detail or self.state.value
+
 
 @dataclass(frozen=True)
 class ImageBuild:

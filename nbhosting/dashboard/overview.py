@@ -201,4 +201,4 @@ def _state(student: str, record: Container | None, live: dict[str, ContainerInfo
     if live is None:  # podman did not answer: the platform's record, marked as such
         return f"{record.state} (recorded)" if record else "absent"
     info = live.get(student)
-    return (info.detail or info.state.value) if info else "absent"
+    return (info.said) if info else "absent"

@@ -105,7 +105,7 @@ class CycleWork:
             return None
         if info.state.up:
             if record.state != State.RUNNING:
-                mark(record, State.RUNNING, f"container is {info.detail or info.state.value} "
+                mark(record, State.RUNNING, f"container is {info.said} "
                                             f"although recorded {record.state}")
             if info.state != ServerState.RUNNING:
                 return info.state  # still starting: the tiers apply once it runs
@@ -124,7 +124,7 @@ class CycleWork:
                 return None
         elif info.state == ServerState.STOPPED:
             if record.state == State.RUNNING:
-                mark(record, State.STOPPED, f"container {info.detail or info.state.value} on its own")
+                mark(record, State.STOPPED, f"container {info.said} on its own")
             decision = policy.for_stopped(info.finished or info.created, now, self.limits)
             if decision and lifecycle.remove(record, decision.reason, backend=self.backend):
                 self.tally.culled += 1
@@ -147,10 +147,10 @@ class CycleWork:
         age = (self.snap.now - since).total_seconds() if since else 0
         if age < self.limits.remove_after:
             log.warning("unknown container %s (%s) carries our label; it will be removed after %s",
-                        info.name, info.detail or info.state.value, policy.minutes(self.limits.remove_after))
+                        info.name, info.said, policy.minutes(self.limits.remove_after))
             return
         lifecycle.remove_unknown(info.name, info.labels, f"unknown to the database, "
-                                 f"{info.detail or info.state.value}, {policy.minutes(age)} old", self.backend)
+                                 f"{info.said}, {policy.minutes(age)} old", self.backend)
         self.tally.culled += 1
 
     def clean_leftovers(self) -> None:

@@ -45,7 +45,7 @@ class Command(NbhCommand):
                 "course": known.get(info.name, (info.labels.get("nbhosting.course", ""),))[0],
                 "student": known.get(info.name, ("", info.labels.get("nbhosting.student", "")))[1],
                 "name": info.name,
-                "state": info.detail or info.state.value,  # the engine's own word
+                "state": info.said,  # the engine's own word
                 "image": image_state(info, current),
                 "image_id": info.image_id[:12],
                 "created": info.created.isoformat() if info.created else "",
