@@ -14,17 +14,22 @@ def run_code(server: str, code: str, timeout: float = 60) -> str:
     kernel = requests.post(f"{server}api/kernels", json={"name": "python3"}, timeout=timeout)
     kernel.raise_for_status()
     kernel_id = kernel.json()["id"]
-    ws_base = server.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-    ws_url = f"{ws_base}api/kernels/{kernel_id}/channels"
-    origin = "/".join(server.split("/")[:3])
     try:
-        ws = websocket.create_connection(ws_url, timeout=timeout, origin=origin)
-        try:
-            return _execute(ws, code)
-        finally:
-            ws.close()
+        return run_in_kernel(server, kernel_id, code, timeout)
     finally:
         requests.delete(f"{server}api/kernels/{kernel_id}", timeout=30)
+
+
+def run_in_kernel(server: str, kernel_id: str, code: str, timeout: float = 60) -> str:
+    """Runs `code` in a kernel that runs already (the one the open started for the page, say):
+    the answer comes once the kernel has finished starting."""
+    ws_base = server.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+    origin = "/".join(server.split("/")[:3])
+    ws = websocket.create_connection(f"{ws_base}api/kernels/{kernel_id}/channels", timeout=timeout, origin=origin)
+    try:
+        return _execute(ws, code)
+    finally:
+        ws.close()
 
 
 def _execute(ws: websocket.WebSocket, code: str) -> str:

@@ -2,7 +2,7 @@
 through nginx, exactly as a browser does."""
 import requests
 
-from nbhosting.kernel_run import run_code
+from nbhosting.kernel_run import run_code, run_in_kernel
 
 
 def contents(server: str, path: str) -> dict:
@@ -14,3 +14,10 @@ def contents(server: str, path: str) -> dict:
 def execute(server: str, code: str, timeout: float = 60) -> str:
     """Starts a kernel, runs `code`, returns what it printed (stream output and results)."""
     return run_code(server, code, timeout)
+
+
+def kernels_settled(server: str, timeout: float = 60) -> None:
+    """Returns once every kernel of the server (the one the open started for the page, say) has
+    finished starting, so that what a kernel writes as it starts (.ipython/) is written."""
+    for kernel in requests.get(f"{server}api/kernels", timeout=30).json():
+        run_in_kernel(server, kernel["id"], "pass", timeout)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests.helpers import new_student, open_link, open_notebook
-from tests.jupyter_api import execute
+from tests.jupyter_api import execute, kernels_settled
 from tests.stack import DEMO, git, make_repo
 
 
@@ -81,7 +81,8 @@ def test_a_students_own_link_tells_nothing_of_another_student(stack, legacy_cour
     """A links a folder of their workspace to B's, then opens: the answer must not depend on
     what B has (before, 302 when B had the notebook, 503 when not)."""
     a, b = new_student("a"), new_student("b")
-    open_notebook(stack, legacy_course, "w1/1.2-intro", b)
+    b_server, _ = open_notebook(stack, legacy_course, "w1/1.2-intro", b)
+    kernels_settled(b_server)  # B's own kernel, started for the page, writes .ipython/ as it starts
     workspaces = stack.data / "workspaces" / legacy_course
     b_before = tree(workspaces / b)
     assert "w1/1.2-intro.ipynb" in b_before and "text" not in b_before
