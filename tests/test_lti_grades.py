@@ -135,20 +135,25 @@ def test_nbgrader_scores_reach_the_lms(stack, lms):
     assert "0 scores sent, 2 unchanged, 0 failed" in after.text
 
     # A new autograde reaches the LMS by itself, through the exchange check's loop.
+    said = stack.base / "exchange-check-loop.log"  # what the loop and its pushes said, for a failure
     loop = subprocess.Popen([NBH, "exchange-check", COURSE, "--every", "2"], env=stack.env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=said.open("w"), stderr=subprocess.STDOUT)
     try:
+        accepted = stack.data / "exchange" / COURSE / "accepted"
+        before = set(os.listdir(accepted))
         bob_box.run("sed", "-i", "s/raise NotImplementedError()/return a + b/", "ps1/ps1.ipynb")
         bob_box.nbgrader("submit", "ps1")
         deadline = time.monotonic() + 120
-        while any((stack.data / "exchange" / COURSE / "inbound").iterdir()):
+        while not set(os.listdir(accepted)) - before:  # each student drops in a box of their own
             assert time.monotonic() < deadline, "the loop did not take the submission"
             time.sleep(1)
-        grader.nbgrader("collect", "--update", "ps1")
+        collected = grader.nbgrader("collect", "--update", "ps1")
+        assert "Updating submission" in collected.stdout + collected.stderr
         grader.nbgrader("autograde", "--force", "ps1")
         deadline = time.monotonic() + 180
         while received(lms).get("s-bob") != (2.0, 2.0):
-            assert time.monotonic() < deadline, f"bob's new score did not reach the LMS: {lms.scores}"
+            assert time.monotonic() < deadline, \
+                f"bob's new score did not reach the LMS: {lms.scores}\n{said.read_text()}"
             time.sleep(1)
     finally:
         loop.terminate()

@@ -207,3 +207,42 @@ def test_the_lti_page_shows_the_mapped_contexts(courses, admin):
     page = root.get("/lti/staff/").content.decode()
     section = page[page.index('id="staff-contexts"'):page.index('id="consumers"')]
     assert "course-v1:Phys+101" in section and "physics" in section and "https://lms.example.org" in section
+
+
+class Push:
+    """A push process of autopush's, which ends as told: None (running), 0 or 1."""
+    def __init__(self, made: list, *args, **kwargs):
+        self.returncode: int | None = None
+        made.append(self)
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+
+def test_a_failed_push_is_tried_again_later_and_a_good_one_is_not(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from nbhosting.lti import autopush
+    made: list[Push] = []
+    monkeypatch.setattr(autopush.subprocess, "Popen", lambda *a, **k: Push(made, *a, **k))
+    monkeypatch.setattr(autopush.layout, "course_dir", lambda course: tmp_path)
+    monkeypatch.setattr(autopush, "has_destinations", lambda course: True)
+    clock = [1000.0]
+    monkeypatch.setattr(autopush.time, "monotonic", lambda: clock[0])
+    for table in ("_seen", "_running", "_retry_at"):
+        monkeypatch.setattr(autopush, table, {})
+    course = SimpleNamespace(name="graded")
+    (tmp_path / "gradebook.db").write_text("")
+
+    assert autopush.after_grading(course)  # a gradebook never pushed
+    assert not autopush.after_grading(course)  # one push at a time
+    made[-1].returncode = 0
+    assert not autopush.after_grading(course)  # pushed, unchanged since
+    assert autopush.after_grading(course) is False and len(made) == 1
+
+    os.utime(tmp_path / "gradebook.db", (2e9, 2e9))  # a new autograde
+    assert autopush.after_grading(course) and len(made) == 2
+    made[-1].returncode = 1  # the LMS was down
+    assert not autopush.after_grading(course)  # not at once, nor at every loop
+    clock[0] += autopush.RETRY_AFTER + 1
+    assert autopush.after_grading(course) and len(made) == 3  # later, with no new grade
