@@ -339,3 +339,16 @@ def test_the_dashboard_shows_a_claimed_server_as_its_students_and_counts_the_war
     assert rows == {"ann": "running"}  # by the row, though the container's label names the pool
     summary = overview.summaries([course])[0]
     assert (summary.students, summary.running, summary.warm, summary.pool) == (1, 2, 1, "2 (all day, every day)")
+
+
+def test_deleting_a_course_removes_its_unclaimed_pool_identities_and_keeps_its_students(site, capsys):
+    course = pooled_course(size=2)
+    warm(site, course, 2)
+    assert Client().get("/notebookLazyCopy/physics/intro/ann", headers=LMS).status_code == 302
+    assert Student.objects.filter(name__startswith="_pool-").count() == 1  # ann's claim retired one
+
+    call_command("course_delete", "physics", "--force")
+
+    assert not Student.objects.filter(name__startswith="_pool-").exists()
+    assert Student.objects.filter(name="ann").exists()  # a student keeps their identity (and uid)
+    assert not site.containers and "deleted" in capsys.readouterr().out

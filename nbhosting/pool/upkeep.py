@@ -147,6 +147,13 @@ def start(record: Container, backend: Backend) -> bool:
     return True
 
 
+def unclaimed_identities(course: Course) -> list[int]:
+    """The pool identities (Student ids) of the course's unclaimed slots: nothing but the slot
+    names them, so they go when the course goes, and their uids with them."""
+    return list(Slot.objects.filter(course=course).exclude(state=Slot.State.CLAIMED)
+                .values_list("container__student_id", flat=True))
+
+
 def warm_counts() -> dict[int, int]:
     """Free slots whose server runs, per course id: what the dashboard and course-list show."""
     counts: dict[int, int] = {}

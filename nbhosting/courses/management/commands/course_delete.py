@@ -9,6 +9,8 @@ from nbhosting import trees
 from nbhosting.cli import NbhCommand, find_course
 from nbhosting.containers import lifecycle
 from nbhosting.exchange import inbound, layout
+from nbhosting.pool import upkeep
+from nbhosting.workspaces.models import Student
 
 
 class Command(NbhCommand):
@@ -35,7 +37,9 @@ class Command(NbhCommand):
         for kept_as, folder in folders:
             if os.path.lexists(folder):
                 self.archive(folder, archive, kept_as)
+        identities = upkeep.unclaimed_identities(course)
         course.delete()
+        Student.objects.filter(pk__in=identities).delete()
         self.stdout.write(f"course {name} deleted; its files are in {archive}")
 
     def archive(self, folder: Path, archive: Path, kept_as: str) -> None:
