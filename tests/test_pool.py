@@ -117,3 +117,24 @@ def test_two_new_students_racing_for_the_last_slot_get_two_servers(stack, pooled
         owner = stack.query("select s.name from containers_container c join workspaces_student s "
                             "on c.student_id = s.id where c.secret = ?", secret)
         assert owner == [(student,)]
+
+
+def test_deleting_a_pooled_course_removes_its_warm_servers_and_their_identities(stack, pooled):
+    stack.nbh("course-update", pooled, "--pool", "2")
+    stack.nbh("monitor", "--once")
+    warm = slots(stack, pooled)
+    assert len(warm) == 2 and all(s["state"] == "running" for s in warm.values())
+    students = [name for (name,) in stack.query(
+        "select s.name from pool_slot p join containers_container c on p.container_id = c.id "
+        "join workspaces_student s on c.student_id = s.id where p.state = 'claimed'")]
+    assert students  # the earlier tests' claims
+
+    stack.nbh("course-delete", pooled, "--force")
+
+    identities = [s["identity"] for s in warm.values()]
+    assert stack.query(f"select count(*) from workspaces_student where name in ({', '.join('?' * 2)})",
+                       *identities) == [(0,)]
+    assert not [name for name in stack.podman_names() if name.startswith(f"{pooled}-x-")]
+    kept = stack.query(f"select count(*) from workspaces_student where name in ({', '.join('?' * len(students))})",
+                       *students)
+    assert kept == [(len(students),)]  # students keep their identity and uid for other courses
