@@ -173,6 +173,11 @@ class Stack:
         with sqlite3.connect(self.data / "db.sqlite3", timeout=30) as db:
             return db.execute(sql, params).fetchall()
 
+    def warm_servers(self) -> int:
+        """Unclaimed pool servers whose container runs, in every course (the benchmarks' pools)."""
+        return self.query("select count(*) from pool_slot p join containers_container c on p.container_id = c.id "
+                          "where p.state = 'free' and c.state = 'running'")[0][0]
+
     def podman_names(self) -> list[str]:
         out = subprocess.run(
             ["podman", "ps", "-a", "--filter", f"label=nbhosting.instance={self.instance}", "--format", "json"],
