@@ -173,6 +173,15 @@ class Stack:
         with sqlite3.connect(self.data / "db.sqlite3", timeout=30) as db:
             return db.execute(sql, params).fetchall()
 
+    def log_offset(self) -> int:
+        """Where the server's log ends now: what a test saw can be told with what the server logged since."""
+        return (self.base / "gunicorn.log").stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with open(self.base / "gunicorn.log", errors="replace") as log:
+            log.seek(offset)
+            return log.read()
+
     def warm_servers(self) -> int:
         """Unclaimed pool servers whose container runs, in every course (the benchmarks' pools)."""
         return self.query("select count(*) from pool_slot p join containers_container c on p.container_id = c.id "

@@ -3,11 +3,14 @@ test LMS on 127.0.0.2), end to end: Chromium with third-party cookies blocked, t
 page's iframe, the notebook rendered and a cell run; and every refusal, over HTTP."""
 import base64
 import json
+import re
 import secrets
+import time
 
 import jwt
 import pytest
 import requests
+from playwright.sync_api import Error as PlaywrightError
 from requests.adapters import HTTPAdapter
 
 from tests.browser import ARTIFACTS, chromium
@@ -34,6 +37,7 @@ def lms(stack, lti_course, other_course):
     yield platform
     platform.stop()
 
+NOTEBOOK_URL = re.compile(r"/c/[^?#]*/notebooks/intro\.ipynb")
 ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
 INSTITUTION_FACULTY = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Faculty"
 SYSTEM_ADMIN = "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator"
@@ -80,6 +84,27 @@ def what_the_frame_showed(tab, frame) -> str:
     return "\n".join(parts)
 
 
+ENDED = ("document.querySelector('p.message:not(#message)') || document.querySelector('body.failed')"
+         " || /could not/.test(document.querySelector('#status')?.innerText) ? document.body.innerText : ''")
+
+
+def reach_notebook(tab, frame, timeout: float = 300) -> None:
+    """Waits until the tool's frame shows the notebook, and fails at once, saying why, when it shows
+    a page that ends the launch (an error page, or the storage check's failure) instead."""
+    deadline = time.monotonic() + timeout
+    while not NOTEBOOK_URL.search(frame.url):
+        try:  # an error page, a failed progress page, or the storage check's failure
+            said = value_in(frame, ENDED, 2_000)
+        except PlaywrightError:  # between two pages
+            said = ""
+        if said:
+            raise AssertionError(f"the launch ended on a page that says: {said}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the notebook did not show within {timeout:.0f} s")
+        tab.wait_for_timeout(250)
+    frame.wait_for_load_state("load", timeout=300_000)
+
+
 def storage_rows(stack) -> list[tuple]:
     """Completed launches whose state the server bound to a secret in the platform's storage."""
     return stack.query("SELECT key FROM lti_launchstate WHERE storage_target = '_parent' AND storage_digest != '' "
@@ -92,6 +117,7 @@ def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, s
     hint = lms.place(LaunchSpec(user, LEARNER, {"course": lti_course, "notebook": "intro"},
                                 name="Ada Lovelace", email="ada@example.org"))
     bound_before = storage_rows(stack)
+    logged_from = stack.log_offset()
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium(block_third_party_cookies=True) as browser:
         tab = browser.new_page()
@@ -101,14 +127,16 @@ def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, s
             if storage:  # each step of the storage exchange, as the platform's page sees it
                 tab.wait_for_function("() => window.ltiMessages.includes('lti.put_data')", timeout=300_000)
                 tab.wait_for_function("() => window.ltiMessages.includes('lti.get_data')", timeout=300_000)
-            frame.wait_for_url("**/c/**/notebooks/intro.ipynb", timeout=300_000)
+            reach_notebook(tab, frame)
             # Third-party cookies really are blocked in the tool's frame.
             assert value_in(frame, "(document.cookie = 'probe=1; SameSite=None', document.cookie)") == ""
             texts = run_a_cell(tab, frame)
-        except Exception:
-            (ARTIFACTS / f"lti13-launch-failure-{'storage' if storage else 'fallback'}.txt").write_text(
-                what_the_frame_showed(tab, frame))
-            raise
+        except Exception as failure:
+            # What the frame and the platform's page showed, and what the server logged meanwhile, in the
+            # failure itself: a CI run keeps no artifact.
+            report = f"{what_the_frame_showed(tab, frame)}\nserver log:\n{stack.log_since(logged_from)[-3000:]}"
+            (ARTIFACTS / f"lti13-launch-failure-{'storage' if storage else 'fallback'}.txt").write_text(report)
+            raise AssertionError(f"{failure}\n{report}") from failure
         tab.screenshot(path=str(ARTIFACTS / f"lti13-launch-{'storage' if storage else 'fallback'}.png"))
         messages = value_in(tab, "window.ltiMessages")
         stored = value_in(tab, "Object.values(window.ltiStore).flatMap(Object.keys)")
