@@ -18,7 +18,14 @@ LMS_HOST = "127.0.0.2"  # another site than the platform's 127.0.0.1
 
 
 @contextmanager
-def chromium(block_third_party_cookies: bool = True) -> Iterator[BrowserContext]:
+def chromium(block_third_party_cookies: bool = True, site_isolation: bool = True) -> Iterator[BrowserContext]:
+    """site_isolation=False keeps a page's frames in its own process. For frames that hop between the
+    LMS's site and ours (LTI's OIDC bounce): a frame that turns out-of-process after it ran in the page's
+    process is sometimes lost by Playwright on a loaded machine (its URL stays the LMS's while Chromium
+    has moved on, and every wait on it times out). Cookies are blocked the same either way: third-party
+    blocking follows the top-level site, not the process model."""
+    args = FLAGS if site_isolation else [*FLAGS, "--disable-site-isolation-trials",
+                                         "--disable-features=IsolateOrigins,site-per-process"]
     with tempfile.TemporaryDirectory(prefix="nbh-chromium-") as profile:
         if block_third_party_cookies:
             # Chromium's own preference, as set by "Block third-party cookies" in its settings.
@@ -27,7 +34,7 @@ def chromium(block_third_party_cookies: bool = True) -> Iterator[BrowserContext]
             (Path(profile) / "Default" / "Preferences").write_text(json.dumps(prefs))
         with sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, args=FLAGS, headless=True, viewport={"width": 1200, "height": 900})
+                profile, executable_path=CHROMIUM, args=args, headless=True, viewport={"width": 1200, "height": 900})
             try:
                 yield context
             finally:

@@ -119,7 +119,7 @@ def test_launch_in_a_cross_site_iframe_without_cookies(stack, lms, lti_course, s
     bound_before = storage_rows(stack)
     logged_from = stack.log_offset()
     ARTIFACTS.mkdir(exist_ok=True)
-    with chromium(block_third_party_cookies=True) as browser:
+    with chromium(block_third_party_cookies=True, site_isolation=False) as browser:
         tab = browser.new_page()
         tab.goto(lms.page_url(hint, storage=storage))
         frame = tab.wait_for_selector("iframe#tool").content_frame()
@@ -349,7 +349,7 @@ def test_deep_linking_round_trip(stack, lms, lti_course):
     """The teacher picks a notebook in our picker, inside the LMS's iframe; the LMS validates our
     signed answer and keeps the link; a student's launch of that link opens the notebook."""
     hint = lms.place(LaunchSpec("teacher-dl", INSTRUCTOR, {}, deep_link=True))
-    with chromium(block_third_party_cookies=True) as browser:
+    with chromium(block_third_party_cookies=True, site_isolation=False) as browser:
         tab = browser.new_page()
         tab.goto(lms.page_url(hint))
         frame = tab.wait_for_selector("iframe#tool").content_frame()
