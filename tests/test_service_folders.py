@@ -57,15 +57,57 @@ def test_gunicorn_and_the_monitor_run_in_their_own_folders(stack, tmp_path: Path
         monitor.wait(timeout=120)
 
 
-def test_a_background_daemon_runs_in_its_own_folder(tmp_path: Path):
-    """install.sh's start_daemon, where systemd is not PID 1."""
-    script = (f'. {ROOT}/scripts/lib/common.sh; NBH_PID_DIR={tmp_path}/run NBH_LOG_DIR={tmp_path}/log; '
-              'start_daemon probe sleep 600')
+def daemon(tmp_path: Path, command: str) -> None:
+    """install.sh's start_daemon or stop_daemon, as where systemd is not PID 1."""
+    script = f'. {ROOT}/scripts/lib/common.sh; NBH_PID_DIR={tmp_path}/run NBH_LOG_DIR={tmp_path}/log; {command}'
     subprocess.run(["bash", "-c", script], cwd=tmp_path, check=True)
-    pid = int((tmp_path / "run" / "probe.pid").read_text())
+
+
+def service_of(tmp_path: Path, name: str) -> int | None:
+    """The pid of the service that start_daemon keeps running (respawn's child), once it runs."""
+    keeper = int((tmp_path / "run" / f"{name}.pid").read_text())
+    children = Path(f"/proc/{keeper}/task/{keeper}/children").read_text().split()
+    return int(children[0]) if children else None
+
+
+def is_sleep(pid: int | None) -> bool:
     try:
-        wait_for(lambda: os.readlink(f"/proc/{pid}/exe").endswith("/sleep"), 10)  # exec'd: cd done
-        assert cwd(pid) == str(tmp_path / "run" / "probe")
+        return pid is not None and os.readlink(f"/proc/{pid}/exe").endswith("/sleep")  # exec'd: cd done
+    except FileNotFoundError:
+        return False
+
+
+def running(pid: int) -> bool:
+    """Alive, not a zombie that nobody reaped yet (PID 1 may not reap here)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_background_daemon_runs_in_its_own_folder(tmp_path: Path):
+    daemon(tmp_path, "start_daemon probe sleep 600")
+    try:
+        wait_for(lambda: is_sleep(service_of(tmp_path, "probe")), 10)
+        assert cwd(service_of(tmp_path, "probe")) == str(tmp_path / "run" / "probe")
     finally:
-        subprocess.run(["bash", "-c", f'. {ROOT}/scripts/lib/common.sh; NBH_PID_DIR={tmp_path}/run; '
-                        'stop_daemon probe'], check=True)
+        daemon(tmp_path, "stop_daemon probe")
+
+
+def test_a_background_daemon_that_dies_is_started_again_and_a_stop_is_final(tmp_path: Path):
+    """Without systemd, nothing else would restart a crashed podman service or gunicorn."""
+    daemon(tmp_path, "start_daemon probe sleep 600")
+    keeper = int((tmp_path / "run" / "probe.pid").read_text())
+    try:
+        wait_for(lambda: is_sleep(service_of(tmp_path, "probe")), 10)
+        first = service_of(tmp_path, "probe")
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: is_sleep(service_of(tmp_path, "probe")) and service_of(tmp_path, "probe") != first, 30)
+        assert "respawn: probe exited (status 137)" in (tmp_path / "log" / "probe.log").read_text()
+        second = service_of(tmp_path, "probe")
+    finally:
+        daemon(tmp_path, "stop_daemon probe")
+    # Stopped for good: the service and its keeper are gone, and nothing starts it again.
+    time.sleep(3)  # longer than respawn's first pause: a restart would have happened by now
+    assert not running(second) and not running(keeper)
+    assert not (tmp_path / "run" / "probe.pid").exists()

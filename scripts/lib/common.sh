@@ -4,6 +4,7 @@
 NBH_ENV_FILE=${NBH_ENV_FILE:-/etc/nbhosting/nbhosting.env}
 NBH_LOG_DIR=${NBH_LOG_DIR:-/var/log/nbhosting}
 NBH_PID_DIR=${NBH_PID_DIR:-/run/nbhosting}
+NBH_LIB=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # ensure_disk_quotas, for install.sh
 # shellcheck source=scripts/lib/quota.sh
 . "$(dirname "${BASH_SOURCE[0]}")/quota.sh"
@@ -116,18 +117,19 @@ ensure_link() {
 
 podman_answers() { curl -sf --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping > /dev/null 2>&1; }
 
-# Runs a command in the background as a service, where systemd is not PID 1. Replaces a running
-# copy gracefully (SIGTERM, then wait) so that code changes are picked up.
+# Runs a command in the background as a service, where systemd is not PID 1, and starts it again
+# whenever it exits (scripts/lib/respawn). Replaces a running copy gracefully (SIGTERM, then wait)
+# so that code changes are picked up.
 start_daemon() {
     local name=$1; shift
     mkdir -p "$NBH_PID_DIR" "$NBH_LOG_DIR"
     stop_daemon "$name"
     # A working folder of its own: a service must not leave files (podman's oom files, say) in
     # whatever folder install.sh was run from, nor in another service's. `exec`: the recorded pid
-    # is the service's own, and setsid (not a group leader here, so it does not fork) makes it the
-    # leader of its own group.
+    # is respawn's own, and setsid (not a group leader here, so it does not fork) makes it the
+    # leader of a group that holds the service too.
     mkdir -p "$NBH_PID_DIR/$name"
-    (cd "$NBH_PID_DIR/$name" && exec setsid "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null) &
+    (cd "$NBH_PID_DIR/$name" && exec setsid "$NBH_LIB/respawn" "$name" "$@" >> "$NBH_LOG_DIR/$name.log" 2>&1 < /dev/null) &
     echo $! > "$NBH_PID_DIR/$name.pid"
 }
 
