@@ -133,6 +133,15 @@ start_daemon() {
     echo $! > "$NBH_PID_DIR/$name.pid"
 }
 
+# Whether the service $1 was started by an install.sh older than respawn: it runs, but nothing
+# would start it again. (A service that another tool started, with no pid file of ours, is not.)
+unkept_daemon() {
+    local pid cmdline
+    pid=$(cat "$NBH_PID_DIR/$1.pid" 2>/dev/null) || return 1
+    cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmdline != *"/scripts/lib/respawn $1 "* ]]
+}
+
 # Stops a background service started by start_daemon, with the processes of its group (gunicorn's
 # workers, a loop's sleep): SIGTERM, then SIGKILL after 30 s.
 stop_daemon() {
@@ -197,7 +206,7 @@ start_podman_service() {
         systemctl enable --now podman.socket > /dev/null
         # socket-activated: stopping the service makes the next request start it on the new config
         [ "$(cat "$stamp" 2>/dev/null || true)" = "$digest" ] || systemctl stop podman.service > /dev/null 2>&1 || true
-    elif ! podman_answers || [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ]; then
+    elif ! podman_answers || [ "$(cat "$stamp" 2>/dev/null || true)" != "$digest" ] || unkept_daemon podman; then
         start_daemon podman "$src/scripts/nbh-serve" podman
     fi
     echo "$digest" > "$stamp"
