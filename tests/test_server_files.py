@@ -47,6 +47,13 @@ def serve(path: str, uid: int, answer: str) -> subprocess.Popen:
     return proc
 
 
+def stop(server: subprocess.Popen) -> None:
+    """Killed and gone: its bound socket, in the server's tmpfs, would keep the unmount of the
+    fixture's teardown busy (seen on a loaded machine)."""
+    server.kill()
+    server.wait(30)
+
+
 def ask(path: os.PathLike) -> str:
     with socket.socket(socket.AF_UNIX) as client:
         client.connect(str(path))
@@ -101,7 +108,7 @@ def test_anything_but_a_socket_is_refused_and_never_linked(record, kind):
     with pytest.raises(UntrustedSocket, match="not a socket: refused"):
         server_files.adopt(record)
     assert links_of(record) == [] and not os.path.lexists(hard_link(record))
-    other.kill()
+    stop(other)
 
 
 def test_a_socket_of_another_uid_is_refused(record):
@@ -109,14 +116,13 @@ def test_a_socket_of_another_uid_is_refused(record):
     with pytest.raises(UntrustedSocket, match=f"belongs to uid 0, not to the student's uid {record.student.uid}"):
         server_files.adopt(record)
     assert links_of(record) == []
-    server.kill()
+    stop(server)
 
 
 def test_a_new_socket_replaces_the_link_and_close_leaves_nothing(record):
     first = serve(str(record.socket), record.student.uid, "first")
     server_files.adopt(record)
-    first.kill()
-    first.wait(30)
+    stop(first)
     record.socket.unlink()
     second = serve(str(record.socket), record.student.uid, "second")
     assert server_files.adopt(record) == record.link
